@@ -1,0 +1,1 @@
+"""Benchmarks: posting throughput against the database's own limit, and report scaling."""

@@ -1,0 +1,1 @@
+"""Settings, app wiring, entry points and the command line."""

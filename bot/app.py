@@ -1,0 +1,81 @@
+"""The Bolt app factory: settings in, a wired app out. No globals, so tests build their own."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from sqlalchemy import Engine
+
+import handlers
+from bot.settings import Settings
+from db.session import database_url, make_engine, make_session_factory
+from handlers.deps import ChartCache, Deps
+
+log = logging.getLogger("purchase_bot")
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client, pointed at SLACK_API_URL, retrying 429 (after Retry-After) and 5xx."""
+    assert settings.slack_bot_token is not None
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url), timeout=5
+    )
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(1)])
+    return client
+
+
+def make_app_engine(settings: Settings) -> Engine:
+    """The bot's engine: pooled, and on PostgreSQL with server-side limits so no request waits forever."""
+    url = database_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        return make_engine(url)
+    millis = int(settings.database_timeout * 1000)
+    options = f"-c statement_timeout={millis} -c lock_timeout={millis} -c idle_in_transaction_session_timeout={millis * 3}"
+    # TCP keepalives and a user timeout notice a peer that vanished without closing the connection.
+    connect_args = {
+        "options": options,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": millis,
+    }
+    return make_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> App:
+    settings.require_slack()
+    engine = engine or make_app_engine(settings)
+    sessions = make_session_factory(engine)
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = App(
+        client=make_client(settings),
+        signing_secret=signing_secret or "socket-mode",
+        request_verification_enabled=signing_secret is not None,
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
+        logger=logging.getLogger("purchase_bot.bolt"),
+    )
+    deps = Deps(
+        sessions=sessions,
+        chart=ChartCache(sessions),
+        executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ledger"),
+        default_currency=settings.default_currency,
+        channel=settings.purchase_channel,
+        db_deadline=settings.database_timeout,
+        approval_thresholds=dict(settings.thresholds),
+        approvers=tuple(settings.approvers),
+        allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
+    )
+    handlers.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        kind = body.get("type") or body.get("command") or "request"
+        logger.exception("unhandled error in %s listener: %s", kind, type(error).__name__, exc_info=error)
+
+    return app

@@ -1,0 +1,120 @@
+"""All configuration, from the environment (or a .env file), validated once at start-up."""
+
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from db.money import known_currencies
+from db.schemas import parse_amount
+
+SLACK_ID = r"^[A-Z0-9]{2,32}$"
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message is one line naming it."""
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return [part for part in value.replace(",", " ").split() if part]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    purchase_channel: Annotated[str | None, Field(pattern=r"^[CG][A-Z0-9]{2,31}$")] = None
+    host: str = "0.0.0.0"  # noqa: S104  (a server behind a load balancer listens on all interfaces)
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    web_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    # Longest a request may wait on PostgreSQL (statement and lock timeouts, and how long the bot
+    # waits before telling the user the outcome is not known yet).
+    database_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    default_currency: str = "USD"
+    approval_threshold: str | None = None
+    approvers: Annotated[list[str], NoDecode] = []
+    purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if value.upper() not in known_currencies():
+            raise ValueError("must be a three-letter ISO currency code such as USD")
+        return value.upper()
+
+    @field_validator("approvers", "purchase_allowed_users", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator("approvers", "purchase_allowed_users")
+    @classmethod
+    def _check_ids(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or []:
+            if not (item.startswith(("U", "W", "S")) and item[1:].isalnum() and item.isupper()):
+                raise ValueError(f"{item!r} is not a Slack user ID (U...) or user group ID (S...)")
+        return value
+
+    @field_validator("approval_threshold")
+    @classmethod
+    def _threshold(cls, value: str | None) -> str | None:
+        if value:
+            for part in value.split(","):
+                currency, _, amount = part.strip().rpartition(" ")
+                if currency and currency.upper() not in known_currencies():
+                    raise ValueError(f"{currency!r} is not a currency code")
+                parse_amount(amount)
+        return value or None
+
+    @cached_property
+    def thresholds(self) -> dict[str | None, Decimal]:
+        """`"500"` -> {None: 500} (any currency); `"USD 500, EUR 450"` -> per currency."""
+        out: dict[str | None, Decimal] = {}
+        for part in (self.approval_threshold or "").split(","):
+            if part.strip():
+                currency, _, amount = part.strip().rpartition(" ")
+                out[currency.upper() or None] = parse_amount(amount)
+        return out
+
+    def require_slack(self) -> None:
+        """`serve` needs the bot token, and the signing secret unless it runs in Socket Mode."""
+        if self.slack_bot_token is None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is not set; it is the bot token (xoxb-...) from the Slack app"
+            )
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set; HTTP mode needs it (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

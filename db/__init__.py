@@ -1,0 +1,1 @@
+"""The ledger: models, sessions, posting, reports and migrations. Knows nothing of Slack."""

@@ -1,0 +1,162 @@
+"""Exports of the books: every journal entry as CSV, or a Beancount ledger `bean-check` accepts.
+
+Both read the journal entries (pending and rejected purchases have none), so the balances a
+Beancount tool computes from the export equal `db.reports.trial_balance` for the same period.
+"""
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Account, AccountType, JournalEntry, Status, TransactionHeader
+from db.money import from_minor
+
+FORMATS = ("csv", "beancount")
+
+CSV_COLUMNS = (
+    "transaction_id",
+    "date",
+    "status",
+    "description",
+    "vendor",
+    "account",
+    "account_name",
+    "currency",
+    "debit",
+    "credit",
+    "reverses_id",
+    "created_by",
+    "team_id",
+    "channel_id",
+    "created_at",
+)
+
+_ROOTS = {
+    AccountType.ASSET: "Assets",
+    AccountType.LIABILITY: "Liabilities",
+    AccountType.EQUITY: "Equity",
+    AccountType.INCOME: "Income",
+    AccountType.EXPENSE: "Expenses",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    header: TransactionHeader
+    account: Account
+    debit: int
+    credit: int
+
+
+def _lines(session: Session, date_from: dt.date | None, date_to: dt.date | None) -> Iterator[Line]:
+    h, e = TransactionHeader, JournalEntry
+    query = (
+        select(h, Account, e.debit, e.credit)
+        .join(e, e.transaction_id == h.id)
+        .join(Account, Account.id == e.account_id)
+        .order_by(h.effective_date, h.id, e.id)
+    )
+    if date_from is not None:
+        query = query.where(h.effective_date >= date_from)
+    if date_to is not None:
+        query = query.where(h.effective_date <= date_to)
+    for header, account, debit, credit in session.execute(query):
+        yield Line(header, account, debit, credit)
+
+
+def _money(minor: int, exp: int) -> str:
+    return str(from_minor(minor, exp)) if minor else ""
+
+
+def export_csv(
+    session: Session, out: TextIO, *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> int:
+    """One row per journal entry; amounts in major units, exact. Returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for line in _lines(session, date_from, date_to):
+        h = line.header
+        writer.writerow(
+            [
+                h.id,
+                h.effective_date.isoformat(),
+                h.status.value,
+                h.description,
+                h.vendor or "",
+                line.account.code,
+                line.account.name,
+                h.currency,
+                _money(line.debit, h.exponent),
+                _money(line.credit, h.exponent),
+                h.reverses_id or "",
+                h.created_by or "",
+                h.team_id or "",
+                h.channel_id or "",
+                h.created_at.isoformat() if h.created_at else "",
+            ]
+        )
+        count += 1
+    return count
+
+
+def beancount_account(account: Account) -> str:
+    """`1000 Cash` (asset) -> `Assets:1000-Cash`: a valid Beancount name, unique by its code."""
+    words = re.findall(r"[A-Za-z0-9]+", account.name.replace("'", ""))
+    code = re.sub(r"[^A-Za-z0-9]+", "-", account.code).strip("-")
+    return f"{_ROOTS[account.type]}:{'-'.join([code, *words])}"
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def export_beancount(
+    session: Session, out: TextIO, *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> int:
+    """A Beancount ledger: an `open` for every account, then one transaction per ledger transaction.
+
+    A posting's amount is its debit less its credit, so Beancount's balances (debits positive)
+    equal the trial balance's debits less credits. Returns the number of transactions written.
+    """
+    lines = list(_lines(session, date_from, date_to))
+    accounts = list(session.scalars(select(Account).order_by(Account.code)))
+    first = date_from or min((line.header.effective_date for line in lines), default=dt.date.today())
+    out.write('option "title" "purchase-bot ledger"\n')
+    if date_from or date_to:
+        out.write(f"; period {date_from or 'start'} to {date_to or 'today'}\n")
+    out.write("\n")
+    for account in accounts:
+        out.write(f"{first.isoformat()} open {beancount_account(account)}\n")
+    count = 0
+    for _, group in groupby(lines, key=lambda line: line.header.id):
+        postings = list(group)
+        h = postings[0].header
+        out.write("\n")
+        payee = f"{_string(h.vendor)} " if h.vendor else ""
+        tag = " #voided" if h.status == Status.VOIDED else (" #void" if h.reverses_id else "")
+        out.write(f"{h.effective_date.isoformat()} * {payee}{_string(h.description)}{tag}\n")
+        out.write(f"  txid: {h.id}\n")
+        out.write(f"  status: {_string(h.status.value)}\n")
+        if h.reverses_id is not None:
+            out.write(f"  reverses: {h.reverses_id}\n")
+        for key, value in (
+            ("created-by", h.created_by),
+            ("decided-by", h.decided_by),
+            ("voided-by", h.voided_by),
+            ("void-reason", h.void_reason),
+        ):
+            if value:
+                out.write(f"  {key}: {_string(value)}\n")
+        for p in postings:
+            amount = from_minor(p.debit - p.credit, h.exponent)
+            out.write(f"  {beancount_account(p.account)}  {amount} {h.currency}\n")
+        count += 1
+    return count

@@ -1,0 +1,130 @@
+"""What happens to a transaction after it is recorded: approval, rejection, and void by reversal.
+
+Each function locks the header row (SELECT ... FOR UPDATE on PostgreSQL; SQLite writers are
+serialised already), so two people acting at once get exactly one outcome; the other is told it
+was already decided. Posted entries are never changed: a void posts a reversing transaction.
+"""
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.errors import AlreadyDecided, LedgerError, NotFound
+from db.models import JournalEntry, Status, TransactionDetail, TransactionHeader
+from db.posting import Origin, Posted, balanced_entries, check_balanced
+
+MAX_REASON = 500
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def lock_header(session: Session, transaction_id: int) -> TransactionHeader:
+    header = session.scalar(
+        select(TransactionHeader)
+        .where(TransactionHeader.id == transaction_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if header is None:
+        raise NotFound(f"There is no transaction {transaction_id}")
+    return header
+
+
+def _reason(reason: str, what: str) -> str:
+    text = " ".join(reason.split())
+    if not text:
+        raise LedgerError(f"Say why the transaction is {what}")
+    if len(text) > MAX_REASON:
+        raise LedgerError(f"The reason is too long; at most {MAX_REASON} characters")
+    return text
+
+
+def _decided_message(header: TransactionHeader) -> str:
+    when = f" on {header.decided_at:%Y-%m-%d %H:%M} UTC" if header.decided_at else ""
+    by = f" by <@{header.decided_by}>" if header.decided_by else ""
+    return f"Transaction {header.id} was already {header.status.value}{by}{when}"
+
+
+def approve(session: Session, transaction_id: int, *, by: str) -> Posted:
+    """Post a pending purchase's journal entries; the requester cannot approve their own."""
+    header = lock_header(session, transaction_id)
+    if header.status != Status.PENDING:
+        raise AlreadyDecided(_decided_message(header))
+    if header.created_by is not None and header.created_by == by:
+        raise LedgerError("You cannot approve your own purchase; another approver has to")
+    details = list(
+        session.scalars(select(TransactionDetail).where(TransactionDetail.transaction_id == header.id))
+    )
+    header.status, header.decided_by, header.decided_at = Status.POSTED, by, _now()
+    session.add_all(balanced_entries(header, details))
+    session.flush()
+    return Posted(header.id, header.status)
+
+
+def reject(session: Session, transaction_id: int, *, by: str, reason: str) -> Posted:
+    """Refuse a pending purchase for good; it can never be posted."""
+    note = _reason(reason, "rejected")
+    header = lock_header(session, transaction_id)
+    if header.status != Status.PENDING:
+        raise AlreadyDecided(_decided_message(header))
+    header.status, header.decided_by, header.decided_at, header.decision_note = (
+        Status.REJECTED,
+        by,
+        _now(),
+        note,
+    )
+    session.flush()
+    return Posted(header.id, header.status)
+
+
+def void(session: Session, transaction_id: int, *, reason: str, origin: Origin) -> Posted:
+    """Post the reversing entries of a posted transaction and mark it void; returns the reversal."""
+    note = _reason(reason, "voided")
+    header = lock_header(session, transaction_id)
+    if header.status == Status.VOIDED:
+        when = f" on {header.voided_at:%Y-%m-%d %H:%M} UTC" if header.voided_at else ""
+        by = f" by {header.voided_by}" if header.voided_by else ""
+        raise AlreadyDecided(f"Transaction {header.id} was already voided{by}{when}: {header.void_reason}")
+    if header.status == Status.PENDING:
+        raise LedgerError(f"Transaction {header.id} is waiting for approval; reject it instead of voiding it")
+    if header.status == Status.REJECTED:
+        raise LedgerError(f"Transaction {header.id} was rejected and never posted; there is nothing to void")
+    if header.reverses_id is not None:
+        raise LedgerError(
+            f"Transaction {header.id} is itself the void of {header.reverses_id} and cannot be voided"
+        )
+    reversal = TransactionHeader(
+        effective_date=dt.date.today(),
+        description=f"Void of transaction {header.id}: {note}"[:200],
+        vendor=header.vendor,
+        currency=header.currency,
+        exponent=header.exponent,
+        total=header.total,
+        payment_account_id=header.payment_account_id,
+        status=Status.POSTED,
+        reverses_id=header.id,
+        source=origin.source,
+        created_by=origin.user,
+        team_id=origin.team,
+        channel_id=origin.channel,
+    )
+    session.add(reversal)
+    session.flush()
+    original = session.scalars(select(JournalEntry).where(JournalEntry.transaction_id == header.id)).all()
+    entries = [
+        JournalEntry(transaction_id=reversal.id, account_id=e.account_id, debit=e.credit, credit=e.debit)
+        for e in original
+    ]
+    check_balanced(reversal, entries)
+    session.add_all(entries)
+    header.status, header.voided_by, header.voided_at, header.void_reason = (
+        Status.VOIDED,
+        origin.user or origin.source,
+        _now(),
+        note,
+    )
+    session.flush()
+    return Posted(reversal.id, reversal.status)

@@ -1,0 +1,267 @@
+"""The database's own guard of the books, installed by migration 0001.
+
+PostgreSQL: a deferred constraint trigger checks at COMMIT that every touched transaction's
+entries balance, that a posted transaction's debits equal its total (so no header is ever
+committed without its entries), and that a pending or rejected one has none. Other triggers make
+entries and line items append-only, headers undeletable, and let a header change only by the
+allowed status transitions (pending -> posted | rejected, posted -> voided).
+
+SQLite (the embedded default) has no deferred triggers; it gets the append-only rules, and the
+balance is checked in Python and by `purchase-bot verify`.
+"""
+
+_HEADER_FIXED = (
+    "id, effective_date, description, vendor, currency, exponent, total, payment_account_id, "
+    "idempotency_key, "
+    "request_hash, reverses_id, source, created_by, team_id, channel_id, created_at"
+)
+_DECISION = "decided_by, decided_at, decision_note"
+_VOID = "voided_by, voided_at, void_reason"
+
+
+def _changed(columns: str) -> str:
+    """SQL that is true when any of `columns` differs between OLD and NEW (NULL-safe)."""
+    names = columns.split(", ")
+    old = ", ".join(f"OLD.{c}" for c in names)
+    new = ", ".join(f"NEW.{c}" for c in names)
+    return f"ROW({old}) IS DISTINCT FROM ROW({new})"
+
+
+POSTGRESQL = [
+    """
+CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx_id bigint;
+    tx_status text;
+    tx_total bigint;
+    debits bigint;
+    credits bigint;
+    lines integer;
+BEGIN
+    IF TG_TABLE_NAME = 'journal_entries' THEN
+        tx_id := NEW.transaction_id;
+    ELSE
+        tx_id := NEW.id;
+    END IF;
+    SELECT status, total INTO tx_status, tx_total FROM transaction_headers WHERE id = tx_id;
+    SELECT coalesce(sum(debit), 0), coalesce(sum(credit), 0), count(*)
+      INTO debits, credits, lines
+      FROM journal_entries WHERE transaction_id = tx_id;
+    IF debits <> credits THEN
+        RAISE EXCEPTION 'transaction % does not balance: debits % <> credits %', tx_id, debits, credits
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF tx_status IN ('posted', 'voided') AND debits <> tx_total THEN
+        RAISE EXCEPTION 'transaction % is posted but its entries (%) do not equal its total (%)',
+            tx_id, debits, tx_total USING ERRCODE = 'check_violation';
+    END IF;
+    IF tx_status IN ('pending', 'rejected') AND lines > 0 THEN
+        RAISE EXCEPTION 'transaction % is % and must have no journal entries', tx_id, tx_status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE CONSTRAINT TRIGGER journal_entries_balanced
+    AFTER INSERT ON journal_entries DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced()
+""",
+    """
+CREATE CONSTRAINT TRIGGER transaction_headers_balanced
+    AFTER INSERT OR UPDATE OF status ON transaction_headers DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced()
+""",
+    """
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: posted entries are never edited or deleted; post a reversal instead',
+        TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$
+""",
+    f"""
+CREATE FUNCTION ledger_guard_header() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF {_changed(_HEADER_FIXED)} THEN
+        RAISE EXCEPTION 'transaction % is recorded and cannot be edited; void it and post a new one', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+        (OLD.status = 'pending' AND NEW.status IN ('posted', 'rejected'))
+        OR (OLD.status = 'posted' AND NEW.status = 'voided')
+    ) THEN
+        RAISE EXCEPTION 'transaction % cannot go from % to %', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF OLD.status <> 'pending' AND {_changed(_DECISION)} THEN
+        RAISE EXCEPTION 'the decision on transaction % is already recorded', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NOT (OLD.status = 'posted' AND NEW.status = 'voided') AND {_changed(_VOID)} THEN
+        RAISE EXCEPTION 'the void of transaction % can only be recorded when it is voided', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END $$
+""",
+    """
+CREATE TRIGGER transaction_headers_guard BEFORE UPDATE ON transaction_headers
+    FOR EACH ROW EXECUTE FUNCTION ledger_guard_header()
+""",
+]
+
+_APPEND_ONLY_TABLES = ("journal_entries", "transaction_details", "transaction_headers")
+
+for _table in _APPEND_ONLY_TABLES:
+    _events = "DELETE" if _table == "transaction_headers" else "UPDATE OR DELETE"
+    POSTGRESQL.append(
+        f"CREATE TRIGGER {_table}_append_only BEFORE {_events} ON {_table} "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
+    )
+    POSTGRESQL.append(
+        f"CREATE TRIGGER {_table}_no_truncate BEFORE TRUNCATE ON {_table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()"
+    )
+
+_SQLITE_MESSAGE = "is append-only: posted entries are never edited or deleted; post a reversal instead"
+
+SQLITE = [
+    f"CREATE TRIGGER journal_entries_no_update BEFORE UPDATE ON journal_entries "
+    f"BEGIN SELECT RAISE(ABORT, 'journal_entries {_SQLITE_MESSAGE}'); END",
+    f"CREATE TRIGGER journal_entries_no_delete BEFORE DELETE ON journal_entries "
+    f"BEGIN SELECT RAISE(ABORT, 'journal_entries {_SQLITE_MESSAGE}'); END",
+    f"CREATE TRIGGER transaction_details_no_update BEFORE UPDATE ON transaction_details "
+    f"BEGIN SELECT RAISE(ABORT, 'transaction_details {_SQLITE_MESSAGE}'); END",
+    f"CREATE TRIGGER transaction_details_no_delete BEFORE DELETE ON transaction_details "
+    f"BEGIN SELECT RAISE(ABORT, 'transaction_details {_SQLITE_MESSAGE}'); END",
+    f"CREATE TRIGGER transaction_headers_no_delete BEFORE DELETE ON transaction_headers "
+    f"BEGIN SELECT RAISE(ABORT, 'transaction_headers {_SQLITE_MESSAGE}'); END",
+    f"CREATE TRIGGER transaction_headers_fixed BEFORE UPDATE OF {_HEADER_FIXED} ON transaction_headers "
+    "BEGIN SELECT RAISE(ABORT, 'a recorded transaction cannot be edited; void it and post a new one'); END",
+    """CREATE TRIGGER transaction_headers_status BEFORE UPDATE OF status ON transaction_headers
+    WHEN NEW.status <> OLD.status AND NOT (
+        (OLD.status = 'pending' AND NEW.status IN ('posted', 'rejected'))
+        OR (OLD.status = 'posted' AND NEW.status = 'voided'))
+    BEGIN SELECT RAISE(ABORT, 'this status change is not allowed'); END""",
+]
+
+
+def install(dialect: str) -> list[str]:
+    return {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(dialect, [])
+
+
+def uninstall(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        drops = [
+            "DROP TRIGGER IF EXISTS journal_entries_balanced ON journal_entries",
+            "DROP TRIGGER IF EXISTS transaction_headers_balanced ON transaction_headers",
+            "DROP TRIGGER IF EXISTS transaction_headers_guard ON transaction_headers",
+        ]
+        for table in _APPEND_ONLY_TABLES:
+            drops.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            drops.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        return [
+            *drops,
+            "DROP FUNCTION IF EXISTS ledger_check_balanced()",
+            "DROP FUNCTION IF EXISTS ledger_append_only()",
+            "DROP FUNCTION IF EXISTS ledger_guard_header()",
+        ]
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {s.split()[2]}" for s in SQLITE]
+    return []
+
+
+# --- Migration 0002: balances maintained by the database, and idempotency key claims ------------
+#
+# `account_balances` holds, per account, currency and exponent, running debit and credit sums of
+# journal_entries, spread over BALANCE_SLOTS rows ("slots") so that concurrent postings to a hot
+# account (Cash) update different rows instead of queueing on one row lock. A reader sums the
+# slots. On PostgreSQL one statement-level trigger per INSERT statement upserts one row per
+# account touched, in (account, currency, exponent) order, into the slot of the current backend:
+# two connections only wait for each other when their backends share a slot, and since every
+# statement locks in the same order they cannot deadlock within a statement. Entries are
+# append-only (0001), so inserts are the only change there is to follow. SQLite serialises
+# writers already; it uses slot 0 and a row-level trigger.
+
+BALANCE_SLOTS = 16  # written out in ledger_add_to_balances below
+
+BALANCES_POSTGRESQL = [
+    """
+CREATE FUNCTION ledger_add_to_balances() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO account_balances AS b (account_id, currency, exponent, slot, debit, credit)
+    SELECT n.account_id, h.currency, h.exponent, pg_backend_pid() % 16, sum(n.debit), sum(n.credit)
+      FROM new_entries n JOIN transaction_headers h ON h.id = n.transaction_id
+     GROUP BY n.account_id, h.currency, h.exponent
+     ORDER BY n.account_id, h.currency, h.exponent
+    ON CONFLICT (account_id, currency, exponent, slot)
+    DO UPDATE SET debit = b.debit + EXCLUDED.debit, credit = b.credit + EXCLUDED.credit;
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE TRIGGER journal_entries_balances AFTER INSERT ON journal_entries
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_add_to_balances()
+""",
+]
+
+BALANCES_SQLITE = [
+    """CREATE TRIGGER journal_entries_balances AFTER INSERT ON journal_entries
+    BEGIN
+        INSERT INTO account_balances (account_id, currency, exponent, slot, debit, credit)
+        SELECT NEW.account_id, h.currency, h.exponent, 0, NEW.debit, NEW.credit
+          FROM transaction_headers h WHERE h.id = NEW.transaction_id
+        ON CONFLICT (account_id, currency, exponent, slot)
+        DO UPDATE SET debit = debit + excluded.debit, credit = credit + excluded.credit;
+    END""",
+]
+
+# Run after the trigger exists: on PostgreSQL, creating it locks out concurrent inserts until the
+# migration commits, so no entry is counted twice or missed.
+BALANCES_BACKFILL = """
+INSERT INTO account_balances (account_id, currency, exponent, slot, debit, credit)
+SELECT e.account_id, h.currency, h.exponent, 0, sum(e.debit), sum(e.credit)
+  FROM journal_entries e JOIN transaction_headers h ON h.id = e.transaction_id
+ GROUP BY e.account_id, h.currency, h.exponent
+"""
+
+
+# Posting with an idempotency key on PostgreSQL: take a transaction-long advisory lock on the key,
+# then look for a header that already has it. The function is VOLATILE, so its query runs on a
+# fresh snapshot taken after the lock (READ COMMITTED, the default): a concurrent poster of the
+# same key has either committed (its header is seen: replay) or rolled back (the key is free), so
+# the header INSERT that follows cannot hit the unique index and needs no savepoint around it. It
+# is called inside the query that looks the accounts up: no extra round trip. post_purchase is the
+# only writer of keyed headers; the unique constraint stays as the last line of defence.
+CLAIM_KEY_POSTGRESQL = [
+    """
+CREATE FUNCTION ledger_claim_idempotency_key(key text) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('ledger_idempotency_key:' || key, 0));
+    RETURN (SELECT id FROM transaction_headers WHERE idempotency_key = key);
+END $$
+""",
+]
+
+
+def install_balances(dialect: str) -> list[str]:
+    """Migration 0002: the balance triggers and backfill, and on PostgreSQL the key claim."""
+    if dialect == "postgresql":
+        return [*BALANCES_POSTGRESQL, BALANCES_BACKFILL, *CLAIM_KEY_POSTGRESQL]
+    if dialect == "sqlite":
+        return [*BALANCES_SQLITE, BALANCES_BACKFILL]
+    return [BALANCES_BACKFILL]
+
+
+def uninstall_balances(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP FUNCTION IF EXISTS ledger_claim_idempotency_key(text)",
+            "DROP TRIGGER IF EXISTS journal_entries_balances ON journal_entries",
+            "DROP FUNCTION IF EXISTS ledger_add_to_balances()",
+        ]
+    if dialect == "sqlite":
+        return ["DROP TRIGGER IF EXISTS journal_entries_balances"]
+    return []

@@ -1,0 +1,170 @@
+"""The books: a chart of accounts, transaction headers, their line items and journal entries.
+
+Every amount is an integer count of minor units of the header's currency (cents for USD), scaled
+by `TransactionHeader.exponent`; that is exact and identical on PostgreSQL and SQLite.
+"""
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base, Id
+
+
+class AccountType(enum.StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+    @property
+    def debit_normal(self) -> bool:
+        """Assets and expenses grow with debits; the others with credits."""
+        return self in (AccountType.ASSET, AccountType.EXPENSE)
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    REJECTED = "rejected"
+    VOIDED = "voided"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[AccountType] = mapped_column(_enum(AccountType, "account_type"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+
+
+class TransactionHeader(Base):
+    __tablename__ = "transaction_headers"
+    __table_args__ = (
+        CheckConstraint("total > 0", name="total_positive"),
+        CheckConstraint("exponent BETWEEN 0 AND 4", name="exponent_range"),
+        CheckConstraint("(idempotency_key IS NULL) = (request_hash IS NULL)", name="key_has_hash"),
+        CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
+        Index("ix_transaction_headers_effective_date", "effective_date"),
+        Index("ix_transaction_headers_created_by_created_at", "created_by", "created_at"),
+        Index("ix_transaction_headers_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(200))
+    vendor: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    exponent: Mapped[int] = mapped_column(SmallInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    payment_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    status: Mapped[Status] = mapped_column(_enum(Status, "transaction_status"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("transaction_headers.id"), unique=True)
+
+    source: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+    voided_by: Mapped[str | None] = mapped_column(String(64))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+
+    details: Mapped[list["TransactionDetail"]] = relationship(
+        back_populates="header", order_by="TransactionDetail.line", lazy="raise"
+    )
+    entries: Mapped[list["JournalEntry"]] = relationship(
+        back_populates="header", order_by="JournalEntry.id", lazy="raise"
+    )
+    payment_account: Mapped[Account] = relationship(lazy="raise")
+
+
+class TransactionDetail(Base):
+    __tablename__ = "transaction_details"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price > 0", name="unit_price_positive"),
+        CheckConstraint("subtotal = quantity * unit_price", name="subtotal_is_product"),
+        CheckConstraint("line >= 1", name="line_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"), index=True)
+    line: Mapped[int] = mapped_column(SmallInteger)
+    item: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+
+    header: Mapped[TransactionHeader] = relationship(back_populates="details", lazy="raise")
+    account: Mapped[Account] = relationship(lazy="raise")
+
+
+class JournalEntry(Base):
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        CheckConstraint("debit >= 0 AND credit >= 0", name="amounts_not_negative"),
+        CheckConstraint("(debit = 0) <> (credit = 0)", name="one_side"),
+        Index("ix_journal_entries_account_id", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    debit: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    header: Mapped[TransactionHeader] = relationship(back_populates="entries", lazy="raise")
+    account: Mapped[Account] = relationship(lazy="raise")
+
+
+class AccountBalance(Base):
+    """Running debit and credit sums per account, currency and slot, kept by the database itself.
+
+    Written only by the trigger of migration 0002 (never by the application); an account's balance
+    in a currency is the sum over its slots. `db.reports.verify` re-checks it against the entries.
+    """
+
+    __tablename__ = "account_balances"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    exponent: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    debit: Mapped[int] = mapped_column(BigInteger)
+    credit: Mapped[int] = mapped_column(BigInteger)

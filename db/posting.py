@@ -1,0 +1,214 @@
+"""Posting a purchase: the header, its line items and balanced journal entries, in one transaction.
+
+The caller owns the transaction (`with session_factory.begin() as session:`); these functions
+only add and flush, so any exception anywhere rolls everything back: no header without its
+entries, ever. PostgreSQL checks the balance again at COMMIT (db/migrations/ledger_sql.py).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.accounts import accounts_by_code
+from db.errors import FieldError, IdempotencyConflict, InvalidPurchase, Unbalanced
+from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
+from db.money import to_minor
+from db.schemas import Purchase
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who recorded a transaction, and from where."""
+
+    source: str = "cli"
+    user: str | None = None
+    team: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    id: int
+    status: Status
+    replayed: bool = False
+    # What a fresh posting wrote, so the caller can show it without reading it back.
+    written: "Written | None" = None
+
+
+@dataclass(frozen=True)
+class Written:
+    header: TransactionHeader
+    details: list[TransactionDetail]
+    entries: list[JournalEntry]
+    accounts: dict[int, Account]  # by ID, every account the rows name
+
+
+def post_purchase(
+    session: Session, purchase: Purchase, origin: Origin = Origin(), *, pending: bool = False
+) -> Posted:
+    """Record `purchase`; with `pending` it waits for approval and has no journal entries yet.
+
+    With an idempotency key, a second call with the same purchase returns the first one's ID and
+    writes nothing; the same key with a different purchase raises `IdempotencyConflict`.
+    """
+    key = purchase.idempotency_key
+    claim_key = key is not None and session.get_bind().dialect.name == "postgresql"
+    if claim_key:
+        existing, found = _claim_key_and_find_accounts(session, purchase)
+        accounts = _resolve_accounts(purchase, found)
+        if existing is not None:
+            return _replay(session, purchase)
+    else:
+        accounts = _resolve_accounts(purchase, accounts_by_code(session, _codes(purchase)))
+    exp = purchase.exponent
+    header = TransactionHeader(
+        effective_date=purchase.date,
+        description=purchase.description,
+        vendor=purchase.vendor,
+        currency=purchase.currency,
+        exponent=exp,
+        total=to_minor(purchase.items_total, exp),
+        payment_account_id=accounts[purchase.payment_account].id,
+        status=Status.PENDING if pending else Status.POSTED,
+        idempotency_key=key,
+        request_hash=purchase.request_hash() if key else None,
+        source=origin.source,
+        created_by=origin.user,
+        team_id=origin.team,
+        channel_id=origin.channel,
+    )
+    if key is None or claim_key:
+        # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.
+        session.add(header)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(header)
+                session.flush()
+        except IntegrityError as exc:
+            if "idempotency_key" not in str(exc.orig):
+                raise
+            return _replay(session, purchase)
+
+    details = [
+        TransactionDetail(
+            transaction_id=header.id,
+            line=line,
+            item=item.name,
+            quantity=item.quantity,
+            unit_price=to_minor(item.unit_price, exp),
+            subtotal=item.quantity * to_minor(item.unit_price, exp),
+            account_id=accounts[item.account].id,
+        )
+        for line, item in enumerate(purchase.items, start=1)
+    ]
+    entries = [] if pending else balanced_entries(header, details)
+    _insert_rows(session, TransactionDetail, details)
+    if entries:
+        _insert_rows(session, JournalEntry, entries)
+    by_id = {account.id: account for account in accounts.values()}
+    return Posted(header.id, header.status, written=Written(header, details, entries, by_id))
+
+
+def _insert_rows(session: Session, model: type[TransactionDetail | JournalEntry], rows: list[Any]) -> None:
+    """One multi-row INSERT on the session's transaction, without the unit of work.
+
+    The header goes through the ORM (added and flushed for its ID); its details and entries need no
+    identity map, and skipping it is most of the client's cost of a posting (bench/RESULTS.md).
+    """
+    table = model.__table__
+    columns = [c.key for c in table.columns if c.key != "id"]
+    session.execute(insert(model), [{c: getattr(row, c) for c in columns} for row in rows])
+
+
+def balanced_entries(header: TransactionHeader, details: list[TransactionDetail]) -> list[JournalEntry]:
+    """One debit per item account (summed), one credit to the payment account; checked to balance."""
+    debits: dict[int, int] = defaultdict(int)
+    for detail in details:
+        debits[detail.account_id] += detail.subtotal
+    entries = [
+        JournalEntry(transaction_id=header.id, account_id=a, debit=d, credit=0) for a, d in debits.items()
+    ]
+    entries.append(
+        JournalEntry(
+            transaction_id=header.id, account_id=header.payment_account_id, debit=0, credit=header.total
+        )
+    )
+    check_balanced(header, entries)
+    return entries
+
+
+def check_balanced(header: TransactionHeader, entries: list[JournalEntry]) -> None:
+    debit = sum(e.debit for e in entries)
+    credit = sum(e.credit for e in entries)
+    if debit != credit or debit != header.total:
+        raise Unbalanced(
+            f"Transaction {header.id} does not balance (debits {debit}, credits {credit}, total {header.total}); "
+            "nothing was saved"
+        )
+
+
+def _codes(purchase: Purchase) -> list[str]:
+    return sorted({purchase.payment_account, *(item.account for item in purchase.items)})
+
+
+# Built once: built per call, it cost more client CPU than the round trips it saves (bench/RESULTS.md).
+_claim = select(func.ledger_claim_idempotency_key(bindparam("key", type_=String)).label("existing")).cte(
+    "claim"
+)
+_CLAIM_KEY_AND_FIND_ACCOUNTS = (
+    select(_claim.c.existing, Account)
+    .select_from(_claim)
+    .outerjoin(Account, Account.code.in_(bindparam("codes", expanding=True)))
+)
+
+
+def _claim_key_and_find_accounts(
+    session: Session, purchase: Purchase
+) -> tuple[int | None, dict[str, Account]]:
+    """PostgreSQL, in one round trip: lock the idempotency key for this transaction (see
+    ledger_claim_idempotency_key in db/migrations/ledger_sql.py), the ID of the header that
+    already has it if any, and the accounts the purchase names."""
+    rows = session.execute(
+        _CLAIM_KEY_AND_FIND_ACCOUNTS, {"key": purchase.idempotency_key, "codes": _codes(purchase)}
+    ).all()
+    found = {account.code: account for _, account in rows if account is not None}
+    return rows[0].existing, found
+
+
+def _resolve_accounts(purchase: Purchase, found: dict[str, Account]) -> dict[str, Account]:
+    errors: list[FieldError] = []
+    fields: list[tuple[tuple[str | int, ...], str]] = [(("payment_account",), purchase.payment_account)]
+    fields += [(("items", i, "account"), item.account) for i, item in enumerate(purchase.items)]
+    for loc, code in fields:
+        account = found.get(code)
+        if account is None:
+            errors.append(FieldError(loc, f"account {code} does not exist in the chart of accounts"))
+        elif not account.active:
+            errors.append(FieldError(loc, f"account {code} ({account.name}) is closed"))
+    if not errors and purchase.payment_account in {item.account for item in purchase.items}:
+        errors.append(
+            FieldError(("payment_account",), "must differ from the accounts the items are booked to")
+        )
+    if errors:
+        raise InvalidPurchase(errors)
+    return found
+
+
+def _replay(session: Session, purchase: Purchase) -> Posted:
+    existing = session.execute(
+        select(TransactionHeader.id, TransactionHeader.status, TransactionHeader.request_hash).where(
+            TransactionHeader.idempotency_key == purchase.idempotency_key
+        )
+    ).one()
+    if existing.request_hash != purchase.request_hash():
+        raise IdempotencyConflict(
+            f"This submission was already recorded as transaction {existing.id} with different details; "
+            "nothing new was saved"
+        )
+    return Posted(existing.id, existing.status, replayed=True)

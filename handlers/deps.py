@@ -1,0 +1,149 @@
+"""What the handlers need from the outside world, injected by the app factory into every request.
+
+Handlers never import a global app or settings: `bot.app` builds one `Deps` and a middleware puts
+it in the Bolt context, where `deps_of(context)` finds it.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.accounts import list_accounts
+
+
+@dataclass(frozen=True)
+class AccountOption:
+    code: str
+    name: str
+    type: str
+
+
+class ChartCache:
+    """The chart of accounts, re-read at most every `ttl` seconds.
+
+    A modal must open within Slack's 3-second trigger window even when the database is slow;
+    a stale chart (last good copy) is better than no modal. Only a cache: no process needs
+    another's copy.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0) -> None:
+        self._sessions, self._ttl = sessions, ttl
+        self._lock = threading.Lock()
+        self._value: list[AccountOption] | None = None
+        self._loaded_at = 0.0
+
+    def get(self) -> list[AccountOption]:
+        with self._lock:
+            if self._value is not None and time.monotonic() - self._loaded_at < self._ttl:
+                return self._value
+        try:
+            with self._sessions.begin() as session:
+                value = [AccountOption(a.code, a.name, a.type.value) for a in list_accounts(session)]
+        except Exception:
+            if self._value is not None:
+                return self._value
+            raise
+        with self._lock:
+            self._value, self._loaded_at = value, time.monotonic()
+        return value
+
+
+class GroupCache:
+    """Members of Slack user groups (S...), re-read at most every `ttl` seconds.
+
+    `load` asks Slack (usergroups.users.list); when Slack fails, the last good copy is used.
+    """
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def members(self, group: str, load: Callable[[str], frozenset[str]]) -> frozenset[str]:
+        with self._lock:
+            cached = self._members.get(group)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            value = load(group)
+        except Exception:
+            if cached is not None:
+                return cached[1]
+            raise
+        with self._lock:
+            self._members[group] = (time.monotonic(), value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._members.clear()
+
+
+class Debouncer:
+    """Runs `fn(keys)` once, `delay` seconds after the first of a burst of `schedule` calls.
+
+    The App Home refresh goes through it: a burst of changes for one user publishes once, and the
+    refresh never competes with the posting that caused it for a database connection.
+    """
+
+    def __init__(self, delay: float = 1.0) -> None:
+        self._delay = delay
+        self._lock = threading.Lock()
+        self._pending: dict[str, Callable[[], object]] = {}
+
+    def schedule(self, key: str, fn: Callable[[], object]) -> None:
+        with self._lock:
+            if key in self._pending:
+                return
+            self._pending[key] = fn
+        timer = threading.Timer(self._delay, self._run, args=(key,))
+        timer.daemon = True
+        timer.start()
+
+    def _run(self, key: str) -> None:
+        with self._lock:
+            fn = self._pending.pop(key, None)
+        if fn is not None:
+            fn()
+
+
+@dataclass(frozen=True)
+class Deps:
+    sessions: sessionmaker[Session]
+    chart: ChartCache
+    executor: ThreadPoolExecutor
+    default_currency: str = "USD"
+    channel: str | None = None
+    # How long a view_submission may wait for the database before it answers "Posting..."
+    # and reports the outcome with views.update; Slack's own limit is 3 seconds.
+    ack_budget: float = 2.0
+    # How long the user waits on "Posting..." before being told the outcome is not known yet;
+    # the real outcome still follows when the database answers.
+    db_deadline: float = 10.0
+    approval_thresholds: dict[str | None, Decimal] = field(default_factory=dict)
+    approvers: tuple[str, ...] = ()
+    allowed_users: tuple[str, ...] | None = None
+    groups: GroupCache = field(default_factory=GroupCache)
+    home_refresh: Debouncer = field(default_factory=Debouncer)
+
+
+def install(app: Any, deps: Deps) -> None:
+    """Register a global middleware that hands `deps` to every listener via the context."""
+
+    def inject(context: dict[str, Any], next: Callable[[], Any]) -> Any:
+        context["deps"] = deps
+        return next()
+
+    app.use(inject)
+
+
+def deps_of(context: Any) -> Deps:
+    value = context["deps"]
+    assert isinstance(value, Deps)
+    return value

@@ -1,0 +1,106 @@
+"""`/purchase`: open the form (empty, or filled from quick-entry text), show help, or dispatch
+`show ID`, `void ID reason...` and `list [mine|pending|this month]`."""
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
+
+from handlers.browse import LIST_USAGE, list_command, list_kind, show_command
+from handlers.deps import Deps, deps_of
+from handlers.lifecycle_views import LIFECYCLE_USAGE
+from handlers.permissions import NOT_ALLOWED, may_record, refused
+from handlers.quick_entry import QuickEntryError, parse_quick_entry
+from handlers.views import USAGE, FormValues, ModalMeta, build_purchase_modal
+from handlers.void import VOID_USAGE, void_command
+
+COMMAND = "/purchase"
+_BY_ID = re.compile(r"^(show|void)\s+#?(\d{1,18})(?:\s+(.*))?$", re.IGNORECASE)
+DB_DOWN = (
+    "The ledger database cannot be reached right now, so the form cannot open. Please try again in a minute."
+)
+
+
+def register(app: Any) -> None:
+    app.command(COMMAND)(open_purchase)
+
+
+def dispatch_subcommand(
+    deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, text: str
+) -> bool:
+    """`show ID`, `void ID reason...`, `list [mine|pending|this month]`; False for anything else."""
+    user = str(body.get("user_id") or "")
+    match = _BY_ID.match(text)
+    if match:
+        verb, tx, rest = match.group(1).lower(), int(match.group(2)), match.group(3) or ""
+        if verb == "show":
+            show_command(deps, client, user, respond, tx)
+        else:
+            void_command(deps, client, body, respond, tx, rest)
+        return True
+    if text.lower() == "void" or text.lower().startswith("void "):
+        respond(text=VOID_USAGE, response_type="ephemeral")
+        return True
+    first, _, rest = text.partition(" ")
+    if first.lower() == "list":
+        kind = list_kind(rest)
+        if kind is None:
+            respond(text=LIST_USAGE, response_type="ephemeral")
+        else:
+            list_command(deps, client, user, respond, kind)
+        return True
+    return False
+
+
+def open_purchase(
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    logger: logging.Logger,
+) -> None:
+    # Acknowledge first: everything below may wait on the database or on Slack.
+    ack()
+    deps = deps_of(context)
+    text = " ".join(str(body.get("text") or "").split())
+    user = str(body.get("user_id") or "")
+    if text.lower() in ("help", "?", "-h", "--help"):
+        respond(text=f"{USAGE}\n\n{LIFECYCLE_USAGE}", response_type="ephemeral")
+        return
+    if dispatch_subcommand(deps, client, body, respond, text):
+        return
+    if not may_record(deps, client, user):
+        respond(text=refused(user, "opening the purchase form", NOT_ALLOWED), response_type="ephemeral")
+        return
+    try:
+        accounts = deps.chart.get()
+    except DBAPIError:
+        logger.warning("chart of accounts unavailable", exc_info=True)
+        respond(text=DB_DOWN, response_type="ephemeral")
+        return
+    values = FormValues()
+    if text:
+        try:
+            values = parse_quick_entry(text, accounts)
+        except QuickEntryError as exc:
+            respond(text=f":warning: {exc}\n\n{USAGE}", response_type="ephemeral")
+            return
+    rows = list(range(len(values.items)))
+    meta = ModalMeta(rows=rows, next_row=len(rows), channel=body.get("channel_id"))
+    view = build_purchase_modal(
+        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=dt.date.today()
+    )
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except (SlackApiError, OSError) as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else "Slack did not answer"
+        logger.warning("views.open failed: %s", error)
+        respond(
+            text=f"The form could not open ({error}); please run {COMMAND} again.", response_type="ephemeral"
+        )

@@ -1,0 +1,90 @@
+"""A posted transaction as the Slack views show it, read in the same session that posted it."""
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from db.models import Account, JournalEntry, TransactionDetail, TransactionHeader
+from db.money import format_amount, from_minor
+from db.posting import Written
+
+
+@dataclass(frozen=True)
+class ReceiptItem:
+    name: str
+    quantity: int
+    unit_price: str
+    subtotal: str
+    account: str
+
+
+@dataclass(frozen=True)
+class ReceiptEntry:
+    account: str
+    debit: str
+    credit: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: int
+    status: str
+    date: dt.date
+    description: str
+    vendor: str | None
+    total: str
+    items: tuple[ReceiptItem, ...]
+    entries: tuple[ReceiptEntry, ...]
+    created_by: str | None
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, header: TransactionHeader, *, replayed: bool = False) -> "Receipt":
+        """From a header loaded with its items, entries and their accounts (db.reports.get_transaction)."""
+        accounts = {d.account_id: d.account for d in header.details}
+        accounts.update({e.account_id: e.account for e in header.entries})
+        return cls._build(header, header.details, header.entries, accounts, replayed)
+
+    @classmethod
+    def of_written(cls, written: Written) -> "Receipt":
+        """From what a posting just wrote: no need to read it back."""
+        return cls._build(written.header, written.details, written.entries, written.accounts, False)
+
+    @classmethod
+    def _build(
+        cls,
+        header: TransactionHeader,
+        details: Sequence[TransactionDetail],
+        entries: Sequence[JournalEntry],
+        accounts: Mapping[int, Account],
+        replayed: bool,
+    ) -> "Receipt":
+        exp = header.exponent
+
+        def money(minor: int) -> str:
+            return f"{from_minor(minor, exp):,}" if minor else ""
+
+        return cls(
+            id=header.id,
+            status=header.status.value,
+            date=header.effective_date,
+            description=header.description,
+            vendor=header.vendor,
+            total=format_amount(header.total, exp, header.currency),
+            items=tuple(
+                ReceiptItem(
+                    d.item, d.quantity, money(d.unit_price), money(d.subtotal), accounts[d.account_id].code
+                )
+                for d in details
+            ),
+            entries=tuple(
+                ReceiptEntry(
+                    f"{accounts[e.account_id].code} {accounts[e.account_id].name}",
+                    money(e.debit),
+                    money(e.credit),
+                )
+                for e in entries
+            ),
+            created_by=header.created_by,
+            replayed=replayed,
+        )

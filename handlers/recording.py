@@ -1,0 +1,112 @@
+"""Record a purchase from Slack and tell the team: the part of a submission that may be slow.
+
+`record` runs on the handlers' worker pool so the view_submission can be acknowledged within
+Slack's 3 seconds whatever the database does. Every outcome is a value the modal can show:
+posted, field errors, or the reason nothing was saved. `notify_channel` runs after the user has
+the outcome, so a slow or failing Slack API never delays or undoes a purchase.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
+
+from db.errors import FieldError, InvalidPurchase, LedgerError
+from db.faults import Fault, classify
+from db.models import Status
+from db.posting import Origin, post_purchase
+from db.reports import get_transaction
+from db.schemas import Purchase
+from handlers.app_home import refresh_homes
+from handlers.deps import Deps
+from handlers.lifecycle_views import Audit, channel_message
+from handlers.permissions import approver_users
+from handlers.receipt import Receipt
+
+log = logging.getLogger(__name__)
+
+DB_DOWN = "The ledger database could not be reached, so nothing was saved. Press Post again in a minute."
+COMMIT_LOST = (
+    "The connection to the ledger database broke while saving, so it is not certain the purchase was "
+    "recorded. Press Post again: if it was recorded you will see its ID, and it is never recorded twice."
+)
+FAILED = "Something went wrong on our side, so nothing was saved. Press Post again, or tell your admin."
+TOO_BUSY = "The ledger database was too busy to answer in time, so nothing was saved. Press Post again."
+REFUSED = "The ledger database refused the purchase, so nothing was saved. Please tell your admin."
+
+
+def _database_failure(exc: DBAPIError, committing: bool) -> str:
+    fault = classify(exc)
+    if fault is Fault.BUSY:
+        log.warning("posting timed out in the database: %s", exc.orig)
+        return TOO_BUSY
+    if fault is Fault.UNREACHABLE:
+        log.warning("posting failed: database unreachable (during commit: %s)", committing, exc_info=True)
+        return COMMIT_LOST if committing else DB_DOWN
+    log.exception("the database refused a posting")
+    return REFUSED
+
+
+@dataclass
+class Outcome:
+    receipt: Receipt | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    failure: str | None = None
+    warning: str | None = None
+    # The database has not answered yet; the real outcome follows when it does.
+    unknown: bool = False
+
+
+def needs_approval(purchase: Purchase, deps: Deps) -> bool:
+    limit = deps.approval_thresholds.get(purchase.currency, deps.approval_thresholds.get(None))
+    return limit is not None and purchase.items_total > limit
+
+
+def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
+    """Post in one transaction and make the receipt; the database part of a submission."""
+    committing = False
+    try:
+        with deps.sessions.begin() as session:
+            posted = post_purchase(session, purchase, origin, pending=needs_approval(purchase, deps))
+            if posted.written is not None:
+                receipt = Receipt.of_written(posted.written)
+            else:
+                receipt = Receipt.of(get_transaction(session, posted.id), replayed=posted.replayed)
+            committing = True
+    except InvalidPurchase as exc:
+        return Outcome(errors=exc.errors)
+    except LedgerError as exc:
+        return Outcome(failure=str(exc))
+    except DBAPIError as exc:
+        return Outcome(failure=_database_failure(exc, committing))
+    except Exception:
+        log.exception("posting failed unexpectedly")
+        return Outcome(failure=FAILED)
+    return Outcome(receipt=receipt)
+
+
+def notify_channel(deps: Deps, client: WebClient, receipt: Receipt, user: str) -> str | None:
+    """Tell the team channel; a failure never undoes the purchase, it comes back as a warning.
+
+    Also refreshes the App Home of the requester (and of the approvers when it waits for them).
+    """
+    refresh_homes(
+        deps, client, [user, *(approver_users(deps, client) if receipt.status == "pending" else [])]
+    )
+    if deps.channel is None:
+        return None
+    # Pending: Approve / Reject for the approvers; posted: Void (with a confirm dialog).
+    audit = Audit(id=receipt.id, status=Status(receipt.status), created_by=user)
+    text, blocks = channel_message(receipt, audit)
+    try:
+        client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        log.warning("notification of transaction %s to %s failed: %s", receipt.id, deps.channel, error)
+        return f"The purchase is saved, but the team channel could not be told ({error})."
+    except OSError as exc:
+        log.warning("notification of transaction %s failed: %s", receipt.id, exc)
+        return "The purchase is saved, but the team channel could not be told (Slack did not answer)."
+    return None

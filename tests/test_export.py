@@ -1,0 +1,208 @@
+"""Exports: the Beancount file passes bean-check with the trial balance's balances; CSV adds up too."""
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import realization
+from sqlalchemy import Engine, select
+
+from db.export import beancount_account, export_beancount, export_csv
+from db.lifecycle import approve, reject, void
+from db.models import Account
+from db.money import from_minor
+from db.posting import Origin
+from db.reports import trial_balance
+from db.session import make_session_factory
+from tests.helpers import item, make_purchase, post
+
+BIN = Path(sys.executable).parent
+SLACK = Origin(source="slack", user="U111", team="T1", channel="C1")
+
+
+def _books(engine: Engine) -> dict[str, int]:
+    """Several purchases in three currencies, a void, an approval, a rejection and one still pending."""
+    factory = make_session_factory(engine)
+    ids: dict[str, int] = {}
+    ids["paper"] = post(factory, make_purchase(), SLACK).id
+    ids["laptops"] = post(
+        factory,
+        make_purchase(
+            description='Laptops "Pro" \\ 14',
+            vendor='Store "B"',
+            date="2026-10-02",
+            items=[item("Laptop", 2, "1299.99", "1500"), item("Bag", 2, "49.95", "6100")],
+            payment_account="2100",
+        ),
+        SLACK,
+    ).id
+    ids["yen"] = post(
+        factory,
+        make_purchase(currency="JPY", vendor=None, items=[item("Tea", 3, "1200", "6400")], date="2026-11-02"),
+        SLACK,
+    ).id
+    ids["euro"] = post(
+        factory,
+        make_purchase(currency="EUR", items=[item("Train", 1, "89.40", "6300")], payment_account="1010"),
+    ).id
+    ids["voided"] = post(factory, make_purchase(description="Typed twice", date="2026-11-03"), SLACK).id
+    ids["approved"] = post(
+        factory,
+        make_purchase(description="Server", items=[item("Server", 1, "5000", "1500")]),
+        SLACK,
+        pending=True,
+    ).id
+    ids["rejected"] = post(factory, make_purchase(description="Yacht"), SLACK, pending=True).id
+    ids["pending"] = post(factory, make_purchase(description="Pending"), SLACK, pending=True).id
+    with factory.begin() as session:
+        void(session, ids["voided"], reason="typed twice", origin=Origin(source="slack", user="U111"))
+        approve(session, ids["approved"], by="U201")
+        reject(session, ids["rejected"], by="U201", reason="no")
+    return ids
+
+
+def _tb(engine: Engine) -> dict[tuple[str, str], Decimal]:
+    """Trial balance as (beancount account, currency) -> debits less credits, in major units."""
+    with make_session_factory(engine).begin() as session:
+        names = {a.code: beancount_account(a) for a in session.scalars(select(Account))}
+        rows = trial_balance(session).rows
+    return {(names[r.code], r.currency): from_minor(r.debit - r.credit, r.exponent) for r in rows}
+
+
+def test_beancount_export_passes_bean_check_with_the_trial_balance(engine: Engine, tmp_path: Path) -> None:
+    _books(engine)
+    ledger = tmp_path / "books.beancount"
+    with make_session_factory(engine).begin() as session, ledger.open("w", encoding="utf-8") as out:
+        written = export_beancount(session, out)
+    assert written == 7  # five posted purchases, one approved, one reversal; none pending or rejected
+
+    check = subprocess.run(
+        [str(BIN / "bean-check"), str(ledger)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    entries, errors, _ = loader.load_file(str(ledger))
+    assert errors == []
+    real = realization.realize(entries)  # type: ignore[no-untyped-call]
+    exported: dict[tuple[str, str], Decimal] = {}
+    for account in realization.iter_children(real):  # type: ignore[no-untyped-call]
+        for position in account.balance:
+            exported[(account.account, position.units.currency)] = position.units.number
+    expected = _tb(engine)
+    assert expected  # the books are not empty
+    assert {k: v for k, v in exported.items() if v != 0} == {k: v for k, v in expected.items() if v != 0}
+    assert set(expected) <= set(exported)
+    text = ledger.read_text()
+    assert "#voided" in text
+    assert "Yacht" not in text
+    assert 'void-reason: "typed twice"' in text
+
+
+def test_csv_export_adds_up_to_the_trial_balance(pg_engine: Engine) -> None:
+    _books(pg_engine)
+    out = io.StringIO()
+    with make_session_factory(pg_engine).begin() as session:
+        rows = export_csv(session, out)
+        names = {a.code: beancount_account(a) for a in session.scalars(select(Account))}
+    parsed = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(parsed) == rows
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in parsed:
+        sums[(names[row["account"]], row["currency"])] += Decimal(row["debit"] or 0) - Decimal(
+            row["credit"] or 0
+        )
+    assert dict(sums) == _tb(pg_engine)
+    assert {r["status"] for r in parsed} == {"posted", "voided"}
+    assert any(r["created_by"] == "U111" and r["team_id"] == "T1" for r in parsed)
+
+
+def test_export_period_filters_by_date(pg_engine: Engine) -> None:
+    import datetime as dt
+
+    ids = _books(pg_engine)
+    out = io.StringIO()
+    with make_session_factory(pg_engine).begin() as session:
+        count = export_beancount(session, out, date_from=dt.date(2026, 10, 1), date_to=dt.date(2026, 10, 31))
+    assert count == 1
+    assert f"txid: {ids['laptops']}" in out.getvalue()
+    assert '"Laptops \\"Pro\\" \\\\ 14"' in out.getvalue()
+
+
+def test_cli_export_writes_a_file_bean_check_accepts(pg_engine: Engine, tmp_path: Path) -> None:
+    _books(pg_engine)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "DATABASE_URL": pg_engine.url.render_as_string(hide_password=False),
+    }
+    target = tmp_path / "out.beancount"
+    result = subprocess.run(
+        [str(BIN / "purchase-bot"), "export", "--format", "beancount", "--output", str(target)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Exported 7 transactions" in result.stderr
+    check = subprocess.run(
+        [str(BIN / "bean-check"), str(target)], capture_output=True, timeout=60, check=False
+    )
+    assert check.returncode == 0
+
+    csv_out = subprocess.run(
+        [
+            str(BIN / "purchase-bot"),
+            "export",
+            "--format",
+            "csv",
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-02",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert csv_out.returncode == 0, csv_out.stderr
+    lines = csv_out.stdout.strip().splitlines()
+    assert lines[0].startswith("transaction_id,date,status")
+    assert len(lines) == 3
+    assert all(",JPY," in line for line in lines[1:])
+
+    bad = subprocess.run(
+        [str(BIN / "purchase-bot"), "export", "--format", "xml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == "error: --format must be one of csv, beancount, not 'xml'"
+
+
+@pytest.mark.parametrize("name", ["Owner's Equity", "Café & Co (old)", "x"])
+def test_beancount_account_names_are_valid(name: str) -> None:
+    from db.models import AccountType
+
+    account = Account(code="3000", name=name, type=AccountType.EQUITY)
+    converted = beancount_account(account)
+    assert converted.startswith("Equity:3000")
+    _, errors, _ = loader.load_string(f"2026-01-01 open {converted}\n")
+    assert errors == []

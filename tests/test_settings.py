@@ -1,0 +1,95 @@
+"""Settings: the environment names are a contract; a bad value stops start-up with one clear line."""
+
+from decimal import Decimal
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+NAMES = [
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PURCHASE_CHANNEL",
+    "DATABASE_URL",
+    "PORT",
+    "APPROVAL_THRESHOLD",
+    "APPROVERS",
+    "PURCHASE_ALLOWED_USERS",
+    "DEFAULT_CURRENCY",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(str(tmp_path))
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.port == 3000
+    assert str(settings.slack_api_url) == "https://slack.com/api/"
+    assert settings.database_url is None
+    assert settings.thresholds == {}
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api/")
+    monkeypatch.setenv("PURCHASE_CHANNEL", "C0123ABC")
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("APPROVAL_THRESHOLD", "USD 500, 1000")
+    monkeypatch.setenv("APPROVERS", "U1AAA, S2BBB")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-1"
+    assert "xoxb-1" not in repr(settings)
+    assert "shh" not in repr(settings)
+    assert settings.port == 8080
+    assert settings.thresholds == {"USD": Decimal(500), None: Decimal(1000)}
+    assert settings.approvers == ["U1AAA", "S2BBB"]
+    settings.require_slack()
+
+
+def test_dotenv_file_is_read(tmp_path: object) -> None:
+    with open(".env", "w") as env:
+        env.write("PURCHASE_CHANNEL=C999\nDEFAULT_CURRENCY=eur\n")
+    settings = load_settings()
+    assert settings.purchase_channel == "C999"
+    assert settings.default_currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-user", "SLACK_BOT_TOKEN: must be a bot token starting with xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-1", "SLACK_APP_TOKEN: must be an app-level token starting with xapp-"),
+        ("PORT", "eighty", "PORT:"),
+        ("PORT", "0", "PORT:"),
+        ("SLACK_API_URL", "not a url", "SLACK_API_URL:"),
+        ("PURCHASE_CHANNEL", "#general", "PURCHASE_CHANNEL:"),
+        ("DEFAULT_CURRENCY", "DOLLARS", "DEFAULT_CURRENCY: must be a three-letter ISO currency code"),
+        ("APPROVAL_THRESHOLD", "USD lots", "APPROVAL_THRESHOLD:"),
+        ("APPROVERS", "alice", "APPROVERS: 'alice' is not a Slack user ID"),
+    ],
+)
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_serving_needs_slack_credentials() -> None:
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        Settings(_env_file=None).require_slack()
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
+        Settings(_env_file=None, slack_bot_token="xoxb-1").require_slack()
+    Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack()
