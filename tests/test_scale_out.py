@@ -60,6 +60,17 @@ def _posted_id(text: str) -> int | None:
     return None
 
 
+def _complaints(logs: Path) -> str:
+    """What the bot processes warned about, for a failure message that says why."""
+    lines = [
+        line
+        for log in sorted(logs.glob("bot*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if " WARNING " in line or " ERROR " in line
+    ]
+    return "channel messages missing; the bots logged:\n" + "\n".join(lines[-40:])
+
+
 def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine, tmp_path: Path) -> None:
     fake = FakeSlackApi().start()
     ports = [free_port() for _ in range(PROCESSES)]
@@ -104,7 +115,10 @@ def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine
             # Channel messages (and outcomes that went the "Posting..." way) follow the
             # acknowledgements; let the servers finish them before they are stopped.
             distinct = sum(1 for s in sent if s.duplicate_of is None)
-            fake.wait_for("chat.postMessage", distinct, timeout=60)
+            try:
+                fake.wait_for("chat.postMessage", distinct, timeout=60)
+            except AssertionError:
+                raise AssertionError(_complaints(tmp_path)) from None
             time.sleep(1)  # anything extra (a duplicate announced again) would show up by now
 
         replies = [s.reply for s in sent if s.reply is not None]

@@ -29,6 +29,12 @@ class Answer:
     delay: float = 0.0
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack accepts bursts; the standard library's default backlog of 5 would reset connections
+    # when three bot processes announce at once, a failure real Slack does not have.
+    request_queue_size = 1024
+
+
 class FakeSlackApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -45,7 +51,7 @@ class FakeSlackApi:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -23,6 +23,7 @@ CHANNEL = "CTEAM"
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # the default of 5 resets connections under concurrent tests
 
 
 class _QuietHandler(WSGIRequestHandler):
