@@ -56,7 +56,7 @@ def post_purchase(
     writes nothing; the same key with a different purchase raises `IdempotencyConflict`.
     """
     key = purchase.idempotency_key
-    claim_key = key is not None and session.get_bind().dialect.name == "postgresql"
+    claim_key = key is not None and _claims_keys_in_query(session)
     if claim_key:
         existing, found = _claim_key_and_find_accounts(session, purchase)
         accounts = _resolve_accounts(purchase, found)
@@ -115,15 +115,20 @@ def post_purchase(
     return Posted(header.id, header.status, written=Written(header, details, entries, by_id))
 
 
+# Built once, as Core statements on the tables: the ORM's bulk path and a statement built per call
+# cost more client CPU than the INSERTs themselves (bench/RESULTS.md).
+_INSERTS = {model: insert(model) for model in (TransactionDetail, JournalEntry)}
+_COLUMNS = {model: [c.key for c in model.__table__.columns if c.key != "id"] for model in _INSERTS}
+
+
 def _insert_rows(session: Session, model: type[TransactionDetail | JournalEntry], rows: list[Any]) -> None:
-    """One multi-row INSERT on the session's transaction, without the unit of work.
+    """All of `rows` in one statement on the session's transaction, without the unit of work.
 
     The header goes through the ORM (added and flushed for its ID); its details and entries need no
     identity map, and skipping it is most of the client's cost of a posting (bench/RESULTS.md).
     """
-    table = model.__table__
-    columns = [c.key for c in table.columns if c.key != "id"]
-    session.execute(insert(model), [{c: getattr(row, c) for c in columns} for row in rows])
+    columns = _COLUMNS[model]
+    session.connection().execute(_INSERTS[model], [{c: getattr(row, c) for c in columns} for row in rows])
 
 
 def balanced_entries(header: TransactionHeader, details: list[TransactionDetail]) -> list[JournalEntry]:
@@ -166,6 +171,12 @@ _CLAIM_KEY_AND_FIND_ACCOUNTS = (
     .select_from(_claim)
     .outerjoin(Account, Account.code.in_(bindparam("codes", expanding=True)))
 )
+
+
+def _claims_keys_in_query(session: Session) -> bool:
+    """PostgreSQL claims an idempotency key with an advisory lock (migration 0002); elsewhere the
+    header INSERT goes in a SAVEPOINT and a duplicate key is recovered from."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _claim_key_and_find_accounts(
