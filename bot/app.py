@@ -1,5 +1,6 @@
 """The Bolt app factory: settings in, a wired app out. No globals, so tests build their own."""
 
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.settings import Settings
 from db.session import database_url, make_engine, make_session_factory
+from handlers.announcements import Sweeper
 from handlers.deps import ChartCache, Deps
 
 log = logging.getLogger("purchase_bot")
@@ -46,7 +48,8 @@ def make_app_engine(settings: Settings) -> Engine:
     return make_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> App:
+def create_app(settings: Settings, engine: Engine | None = None, *, sweep: bool = False) -> App:
+    """The wired app; with `sweep` (a serving process) it also sends held-over announcements."""
     settings.require_slack()
     engine = engine or make_app_engine(settings)
     sessions = make_session_factory(engine)
@@ -70,6 +73,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> App:
         approval_thresholds=dict(settings.thresholds),
         approvers=tuple(settings.approvers),
         allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
+        announce_hold=dt.timedelta(seconds=settings.announce_hold_seconds),
     )
     handlers.register(app, deps)
 
@@ -78,4 +82,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> App:
         kind = body.get("type") or body.get("command") or "request"
         logger.exception("unhandled error in %s listener: %s", kind, type(error).__name__, exc_info=error)
 
+    if sweep and deps.channel is not None:
+        Sweeper(deps, app.client, settings.announce_sweep_seconds).start()
     return app

@@ -45,7 +45,7 @@ class HttpServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
         engine = make_app_engine(self.settings)
-        app = create_app(self.settings, engine)
+        app = create_app(self.settings, engine, sweep=True)
         return create_wsgi_app(app, database_health(engine))
 
 
@@ -57,7 +57,7 @@ def serve(settings: Settings) -> None:
         raise LedgerError("The database is not set up or is out of date; run `purchase-bot db upgrade` first")
     engine.dispose()
     if settings.slack_app_token is not None:
-        app = create_app(settings)
+        app = create_app(settings, sweep=True)
         logging.getLogger("purchase_bot").info("starting in Socket Mode")
         SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
     else:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Longest a request may wait on PostgreSQL (statement and lock timeouts, and how long the bot
     # waits before telling the user the outcome is not known yet).
     database_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # A channel message not sent within ANNOUNCE_HOLD_SECONDS of its purchase (Slack failing, the
+    # process gone) is sent by whichever process sweeps next; each sweeps every ANNOUNCE_SWEEP_SECONDS.
+    announce_hold_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    announce_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
     default_currency: str = "USD"
     approval_threshold: str | None = None
     approvers: Annotated[list[str], NoDecode] = []

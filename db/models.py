@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -168,3 +169,31 @@ class AccountBalance(Base):
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     debit: Mapped[int] = mapped_column(BigInteger)
     credit: Mapped[int] = mapped_column(BigInteger)
+
+
+class Announcement(Base):
+    """An outbox row: a transaction the team is to be told about, kept until it has been.
+
+    Written in the transaction that posts the purchase, so a purchase and the promise to announce
+    it commit together; whoever holds it (`due_at` in the future) is sending it, and when that
+    lapses any process may take it over (db/outbox.py).
+    """
+
+    __tablename__ = "announcements"
+    __table_args__ = (
+        Index(
+            "ix_announcements_due_at",
+            "due_at",
+            postgresql_where=text("sent_at IS NULL AND given_up_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND given_up_at IS NULL"),
+        ),
+    )
+
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    given_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    message_ref: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(200))

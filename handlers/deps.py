@@ -4,6 +4,7 @@ Handlers never import a global app or settings: `bot.app` builds one `Deps` and 
 it in the Bolt context, where `deps_of(context)` finds it.
 """
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import outbox
 from db.accounts import list_accounts
 
 
@@ -129,6 +131,8 @@ class Deps:
     approval_thresholds: dict[str | None, Decimal] = field(default_factory=dict)
     approvers: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] | None = None
+    # How long the process that posted a purchase has to announce it before a sweep takes over.
+    announce_hold: dt.timedelta = outbox.HOLD
     groups: GroupCache = field(default_factory=GroupCache)
     home_refresh: Debouncer = field(default_factory=Debouncer)
 

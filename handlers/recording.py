@@ -10,18 +10,17 @@ import logging
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
 from db.errors import FieldError, InvalidPurchase, LedgerError
 from db.faults import Fault, classify
-from db.models import Status
+from db.outbox import hold_new
 from db.posting import Origin, post_purchase
 from db.reports import get_transaction
 from db.schemas import Purchase
+from handlers.announcements import announce
 from handlers.app_home import refresh_homes
 from handlers.deps import Deps
-from handlers.lifecycle_views import Audit, channel_message
 from handlers.permissions import approver_users
 from handlers.receipt import Receipt
 
@@ -72,6 +71,8 @@ def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
             posted = post_purchase(session, purchase, origin, pending=needs_approval(purchase, deps))
             if posted.written is not None:
                 receipt = Receipt.of_written(posted.written)
+                if deps.channel is not None:
+                    hold_new(session, posted.id, hold=deps.announce_hold)
             else:
                 receipt = Receipt.of(get_transaction(session, posted.id), replayed=posted.replayed)
             committing = True
@@ -97,16 +98,4 @@ def notify_channel(deps: Deps, client: WebClient, receipt: Receipt, user: str) -
     )
     if deps.channel is None:
         return None
-    # Pending: Approve / Reject for the approvers; posted: Void (with a confirm dialog).
-    audit = Audit(id=receipt.id, status=Status(receipt.status), created_by=user)
-    text, blocks = channel_message(receipt, audit)
-    try:
-        client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
-    except SlackApiError as exc:
-        error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
-        log.warning("notification of transaction %s to %s failed: %s", receipt.id, deps.channel, error)
-        return f"The purchase is saved, but the team channel could not be told ({error})."
-    except OSError as exc:
-        log.warning("notification of transaction %s failed: %s", receipt.id, exc)
-        return "The purchase is saved, but the team channel could not be told (Slack did not answer)."
-    return None
+    return announce(deps, client, receipt)

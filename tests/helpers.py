@@ -1,5 +1,6 @@
 """Shared builders for the ledger tests."""
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -79,3 +80,13 @@ def before_first_insert_into(table: str, action: Callable[[Any], None]) -> Itera
         yield
     finally:
         event.remove(Engine, "before_cursor_execute", hook)
+
+
+def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Wait for `condition()` to hold, polling; fail the test if it does not within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")

@@ -4,12 +4,12 @@ resubmission after the restart posts exactly once."""
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from tests.helpers import until
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
@@ -31,15 +31,6 @@ def _other_backends(engine: Engine, database: str) -> int:
     with engine.connect() as conn:
         query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()")
         return int(conn.execute(query, {"db": database}).scalar_one())
-
-
-def _until(condition: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_sigkill_mid_posting_leaves_nothing_and_resubmission_posts_once(
@@ -78,7 +69,7 @@ def test_sigkill_mid_posting_leaves_nothing_and_resubmission_posts_once(
             sender = threading.Thread(target=submit)
             sender.start()
             # The header and its items are flushed; the journal entries wait for the lock.
-            _until(lambda: _waiting_on_lock(pg_engine, database) == 1)
+            until(lambda: _waiting_on_lock(pg_engine, database) == 1)
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
             sender.join(timeout=10)
@@ -87,7 +78,7 @@ def test_sigkill_mid_posting_leaves_nothing_and_resubmission_posts_once(
             assert "Posted as transaction" not in str(getattr(outcomes[0], "body", b""))
             blocker.rollback()
             blocker.close()
-        _until(lambda: _other_backends(pg_engine, database) == 0)
+        until(lambda: _other_backends(pg_engine, database) == 0)
         assert _count(pg_engine, "transaction_headers") == 0
         assert _count(pg_engine, "transaction_details") == 0
         assert _count(pg_engine, "journal_entries") == 0

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from db.models import TransactionHeader
+from db.models import Announcement, TransactionHeader
 from handlers.deps import AccountOption
 from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
 from tests.serving import BIN, bot_env, free_port, serve
@@ -144,12 +144,17 @@ def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine
 
         with Session(pg_engine) as s:
             rows = s.execute(select(TransactionHeader.idempotency_key, TransactionHeader.id)).all()
+            announced = s.execute(select(Announcement.transaction_id, Announcement.sent_at)).all()
         stored = {key: tx for key, tx in rows}
         assert len(stored) == len(first_ids)  # exactly once each: no more, no fewer
         for view_id, tx in first_ids.items():
             assert stored[f"slack:T1:{view_id}"] == tx
         notes = fake.calls_to("chat.postMessage")
         assert len(notes) == len(first_ids)  # duplicates are not announced again
+        # ... and the outbox knows it: one row per purchase, each marked sent.
+        assert len(announced) == len(first_ids)
+        assert {tx for tx, _ in announced} == set(first_ids.values())
+        assert all(sent_at is not None for _, sent_at in announced)
 
         env = bot_env(DATABASE_URL=dsn)
         checked = subprocess.run([str(BIN), "verify"], env=env, capture_output=True, text=True, timeout=60)

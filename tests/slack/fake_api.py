@@ -38,6 +38,7 @@ class _Server(ThreadingHTTPServer):
 class FakeSlackApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.arrivals: list[str] = []  # methods in the order their requests came in, answered or not
         self.socket_url: str | None = None
         self._answers: dict[str, deque[Answer]] = defaultdict(deque)
         self._lock = threading.Condition()
@@ -85,6 +86,16 @@ class FakeSlackApi:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def wait_for_arrival(self, method: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Until `count` requests to `method` came in, even if they are still being answered."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.arrivals.count(method) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} request(s) to {method}; saw {self.arrivals}")
+                self._lock.wait(left)
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -129,6 +140,8 @@ class FakeSlackApi:
         method = path.removeprefix("/api/") if path.startswith("/api/") else "response_url"
         call = Call(method, params, {k.lower(): v for k, v in request.headers.items()})
         with self._lock:
+            self.arrivals.append(method)
+            self._lock.notify_all()
             answer = self._answers[method].popleft() if self._answers[method] else None
         if answer is None:
             answer = Answer(body=self._default(method, params))

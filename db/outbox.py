@@ -1,0 +1,89 @@
+"""The announcement outbox: transactions the team is to be told about, until it has been.
+
+The poster writes the row in the posting's own transaction, already held by itself (`due_at` a
+lease ahead), and tells the team right after COMMIT. If it cannot (Slack down, the process
+killed), the hold lapses and any process's sweep takes the row over (`take_due`), so a committed
+purchase is announced even when the process that posted it is gone. Delivery is at least once: a
+message that reached Slack just before its sender died is sent again when the hold lapses.
+
+These functions take a session and never commit; the caller owns the transaction.
+"""
+
+import datetime as dt
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from db.models import Announcement
+
+HOLD = dt.timedelta(seconds=60)
+RETRY_FIRST = dt.timedelta(seconds=30)
+RETRY_LONGEST = dt.timedelta(minutes=30)
+ATTEMPTS = 12  # 30 s doubling up to 30 min: about 4 hours of trying
+
+_HOLD_NEW = insert(Announcement)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def hold_new(session: Session, transaction_id: int, *, hold: dt.timedelta = HOLD) -> None:
+    """Promise to announce `transaction_id`, held by the caller for `hold`."""
+    session.connection().execute(
+        _HOLD_NEW, {"transaction_id": transaction_id, "due_at": _now() + hold, "attempts": 1}
+    )
+
+
+def take_due(session: Session, *, limit: int = 20, hold: dt.timedelta = HOLD) -> list[int]:
+    """Hold up to `limit` announcements that nobody holds and are due; their transaction IDs.
+
+    Rows another transaction is taking at the same moment are skipped (SKIP LOCKED on PostgreSQL;
+    SQLite writes one transaction at a time), so two sweeps never take the same row.
+    """
+    now = _now()
+    due = (
+        select(Announcement.transaction_id)
+        .where(Announcement.sent_at.is_(None), Announcement.given_up_at.is_(None), Announcement.due_at <= now)
+        .order_by(Announcement.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    taken = session.scalars(
+        update(Announcement)
+        .where(Announcement.transaction_id.in_(due.scalar_subquery()))
+        .values(due_at=now + hold, attempts=Announcement.attempts + 1)
+        .returning(Announcement.transaction_id),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(taken)
+
+
+def sent(session: Session, transaction_id: int, message_ref: str | None) -> None:
+    session.execute(
+        update(Announcement)
+        .where(Announcement.transaction_id == transaction_id)
+        .values(sent_at=_now(), message_ref=message_ref, last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def retry_later(session: Session, transaction_id: int, error: str) -> bool:
+    """Try again after a pause that doubles with each attempt; False when it has had its attempts."""
+    row = session.get_one(Announcement, transaction_id, with_for_update=True)
+    row.last_error = error[:200]
+    if row.attempts >= ATTEMPTS:
+        row.given_up_at = _now()
+        return False
+    row.due_at = _now() + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_LONGEST)
+    return True
+
+
+def give_up(session: Session, transaction_id: int, error: str) -> None:
+    """Stop trying: retrying cannot help (the channel is gone, the token revoked)."""
+    session.execute(
+        update(Announcement)
+        .where(Announcement.transaction_id == transaction_id)
+        .values(given_up_at=_now(), last_error=error[:200]),
+        execution_options={"synchronize_session": False},
+    )

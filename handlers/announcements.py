@@ -1,0 +1,110 @@
+"""Telling the team channel about new purchases, through the outbox in db/outbox.py.
+
+`announce` runs right after a posting commits (the poster holds the outbox row); `Sweeper` runs in
+every serving process and sends what nobody holds any more: messages Slack failed to take, and
+those of a process that died between COMMIT and the message. A purchase is never undone or held up
+by its announcement.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from db import outbox
+from db.models import Status
+from db.reports import get_transaction
+from handlers.deps import Deps
+from handlers.lifecycle_views import Audit, channel_message
+from handlers.receipt import Receipt
+
+log = logging.getLogger(__name__)
+
+# Slack's own trouble, worth another try later; any other error (channel_not_found,
+# not_in_channel, invalid_auth, ...) needs a person to fix something first.
+TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def announce(deps: Deps, client: WebClient, receipt: Receipt) -> str | None:
+    """Post the channel message of a held announcement and settle its outbox row.
+
+    Returns a warning for the user when the team could not be told now (None when it was).
+    """
+    assert deps.channel is not None
+    audit = Audit(id=receipt.id, status=Status(receipt.status), created_by=receipt.created_by)
+    text, blocks = channel_message(receipt, audit)
+    try:
+        response = client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
+    except SlackApiError as exc:
+        error = (
+            str(exc.response.get("error", "unknown_error")) if exc.response is not None else "unknown_error"
+        )
+        retry = error in TRANSIENT or (exc.response is not None and exc.response.status_code >= 500)
+        return _failed(deps, receipt.id, error, retry=retry)
+    except OSError as exc:
+        # A timeout may have landed; sending again risks a second message, never a missing one.
+        return _failed(deps, receipt.id, f"Slack did not answer: {type(exc).__name__}", retry=True)
+    _settle(deps, receipt.id, lambda s: outbox.sent(s, receipt.id, response.get("ts")))
+    return None
+
+
+def _failed(deps: Deps, transaction_id: int, error: str, *, retry: bool) -> str:
+    log.warning("announcing transaction %s in %s failed: %s", transaction_id, deps.channel, error)
+    shown = "Slack did not answer" if error.startswith("Slack did not answer") else error
+    if retry and _settle(deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error)):
+        return f"The purchase is saved; the team channel will be told when Slack answers ({shown})."
+    if not retry:
+        _settle(deps, transaction_id, lambda s: outbox.give_up(s, transaction_id, error))
+    return f"The purchase is saved, but the team channel could not be told ({shown})."
+
+
+def _settle(deps: Deps, transaction_id: int, change: Callable[[Session], object]) -> bool:
+    """Record what became of an announcement; if the database is away, its hold lapses and a sweep
+    takes it up again, so this may only ever cause a second message, never a lost one."""
+    try:
+        with deps.sessions.begin() as session:
+            return change(session) is not False
+    except DBAPIError:
+        log.warning("could not record the announcement of transaction %s", transaction_id, exc_info=True)
+        return False
+
+
+def sweep(deps: Deps, client: WebClient) -> int:
+    """Send every announcement that is due and held by nobody; how many were taken."""
+    with deps.sessions.begin() as session:
+        taken = outbox.take_due(session, hold=deps.announce_hold)
+    for transaction_id in taken:
+        with deps.sessions.begin() as session:
+            receipt = Receipt.of(get_transaction(session, transaction_id))
+        announce(deps, client, receipt)
+    if taken:
+        log.info("announced %d held-over transaction(s): %s", len(taken), taken)
+    return len(taken)
+
+
+class Sweeper:
+    """Runs `sweep` every `every` seconds on a daemon thread until stopped."""
+
+    def __init__(self, deps: Deps, client: WebClient, every: float) -> None:
+        self._deps, self._client, self._every = deps, client, every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="announcements", daemon=True)
+
+    def start(self) -> "Sweeper":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._every):
+            try:
+                sweep(self._deps, self._client)
+            except Exception:
+                log.exception("the announcement sweep failed; it runs again in %g s", self._every)

@@ -1,0 +1,193 @@
+"""The team channel hears of every purchase exactly once, even when Slack fails or the process that
+posted it dies before telling it: the outbox in db/outbox.py and its sweep in handlers/announcements.py."""
+
+import datetime as dt
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import Engine, select, update
+from sqlalchemy.engine import URL
+
+from db.models import Announcement
+from db.session import make_session_factory
+from handlers.announcements import sweep
+from handlers.deps import ChartCache, Deps
+from tests.helpers import until
+from tests.serving import bot_env, free_port, serve
+from tests.slack import requests as slack
+from tests.slack.fake_api import Answer, FakeSlackApi
+from tests.slack.harness import CHANNEL, Bot, running_bot
+
+QUICK = "Office: 2 Laptop @ 1200, 1 Mouse @ 25.50"
+
+
+@pytest.fixture
+def bot(engine: Engine) -> Iterator[Bot]:
+    with running_bot(engine) as running:
+        yield running
+
+
+def _post(bot: Bot) -> int:
+    view, view_id = bot.open_modal(QUICK)
+    reply = bot.submit(view, view_id)
+    assert reply.status == 200
+    shown = str(reply.json()["view"])
+    assert "Posted as transaction *#" in shown
+    return int(shown.split("Posted as transaction *#")[1].split("*")[0])
+
+
+def _rows(engine: Engine) -> dict[int, Announcement]:
+    with make_session_factory(engine).begin() as session:
+        return {a.transaction_id: a for a in session.scalars(select(Announcement))}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back the UTC times it stores without their zone."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _due_now(engine: Engine) -> None:
+    """As if the hold and the pause before the next try had passed."""
+    with engine.begin() as conn:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        conn.execute(update(Announcement).values(due_at=past))
+
+
+def _sweeper_deps(engine: Engine) -> Deps:
+    sessions = make_session_factory(engine)
+    return Deps(
+        sessions=sessions, chart=ChartCache(sessions), executor=ThreadPoolExecutor(1), channel=CHANNEL
+    )
+
+
+def _client(fake: FakeSlackApi) -> WebClient:
+    return WebClient(token="xoxb-sweeper", base_url=fake.base_url, timeout=5)
+
+
+def test_an_announcement_that_reached_slack_is_marked_sent(bot: Bot) -> None:
+    tx = _post(bot)
+    call = bot.fake.wait_for("chat.postMessage")[0]
+    assert f"#{tx}" in call.params["text"]
+    until(lambda: _rows(bot.engine)[tx].sent_at is not None)
+    row = _rows(bot.engine)[tx]
+    assert row.message_ref is not None
+    assert row.attempts == 1
+    assert row.given_up_at is None
+    # Nothing is left for a sweep to send.
+    _due_now(bot.engine)
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 0
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1
+
+
+def test_an_announcement_slack_failed_is_sent_by_a_later_sweep(bot: Bot) -> None:
+    # The client retries a 500 once; both fail, so the purchase is saved and the message waits.
+    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=2)
+    tx = _post(bot)
+    warning = str(bot.fake.wait_for("views.update")[0].params["view"])
+    assert "The purchase is saved; the team channel will be told when Slack answers" in warning
+    row = _rows(bot.engine)[tx]
+    assert row.sent_at is None
+    assert row.last_error == "internal_error"
+    assert _utc(row.due_at) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)  # not hammered at once
+
+    deps = _sweeper_deps(bot.engine)
+    assert sweep(deps, _client(bot.fake)) == 0  # not due yet
+    _due_now(bot.engine)
+    assert sweep(deps, _client(bot.fake)) == 1
+    calls = bot.fake.calls_to("chat.postMessage")
+    assert len(calls) == 3  # two refused, one delivered
+    assert f"#{tx}" in calls[-1].params["text"]
+    assert calls[-1].params["channel"] == CHANNEL
+    row = _rows(bot.engine)[tx]
+    assert row.sent_at is not None
+    assert row.attempts == 2
+    _due_now(bot.engine)
+    assert sweep(deps, _client(bot.fake)) == 0  # sent once, never again
+
+
+def test_a_timed_out_announcement_is_tried_again(bot: Bot) -> None:
+    bot.fake.answer("chat.postMessage", Answer(delay=6))  # the client gives up after 5 s
+    tx = _post(bot)
+    warning = str(bot.fake.wait_for("views.update", timeout=20)[0].params["view"])
+    assert "will be told when Slack answers (Slack did not answer)" in warning
+    _due_now(bot.engine)
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
+    assert _rows(bot.engine)[tx].sent_at is not None
+
+
+def test_an_announcement_slack_refused_for_good_is_given_up(bot: Bot) -> None:
+    bot.fake.fail("chat.postMessage", "channel_not_found")
+    tx = _post(bot)
+    warning = str(bot.fake.wait_for("views.update")[0].params["view"])
+    assert "could not be told (channel_not_found)" in warning
+    row = _rows(bot.engine)[tx]
+    assert row.given_up_at is not None
+    assert row.sent_at is None
+    _due_now(bot.engine)
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 0
+    assert len(bot.fake.calls_to("chat.postMessage")) == 1
+
+
+def test_concurrent_sweeps_send_each_announcement_once(engine: Engine) -> None:
+    with running_bot(engine) as bot:
+        bot.fake.fail("chat.postMessage", "service_unavailable", status=503, times=16)
+        posted = [_post(bot) for _ in range(8)]
+        bot.fake.wait_for("views.update", 8)  # each purchase's warning: it will be told later
+        _due_now(engine)
+        before = len(bot.fake.calls_to("chat.postMessage"))
+        deps = _sweeper_deps(engine)
+        with ThreadPoolExecutor(4) as pool:
+            taken = sum(pool.map(lambda _: sweep(deps, _client(bot.fake)), range(4)))
+        assert taken == 8
+        sent = [c.params["text"] for c in bot.fake.calls_to("chat.postMessage")[before:]]
+        assert sorted(sent) == sorted({t for t in sent})  # no transaction twice
+        assert len(sent) == 8
+        assert all(row.sent_at is not None for row in _rows(engine).values())
+        assert sorted(_rows(engine)) == sorted(posted)
+
+
+def test_an_announcement_outlives_the_process_that_posted_it(
+    pg_url: URL, pg_engine: Engine, tmp_path: Path
+) -> None:
+    fake = FakeSlackApi().start()
+    env = bot_env(
+        DATABASE_URL=pg_url.render_as_string(hide_password=False),
+        SLACK_BOT_TOKEN="xoxb-outbox-test",
+        SLACK_SIGNING_SECRET=slack.SECRET,
+        SLACK_API_URL=fake.base_url,
+        PURCHASE_CHANNEL=CHANNEL,
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="1",
+        ANNOUNCE_HOLD_SECONDS="2",
+        ANNOUNCE_SWEEP_SECONDS="0.5",
+    )
+    try:
+        env["PORT"] = str(free_port())
+        events = f"http://127.0.0.1:{env['PORT']}/slack/events"
+        with serve(env, tmp_path / "first.log") as process:
+            slack.send(events, slack.command_body(QUICK, response_url=fake.response_url))
+            view = fake.wait_for("views.open")[0].params["view"]
+            # Slack hangs on the channel message; the process dies while waiting for it.
+            fake.answer("chat.postMessage", Answer(delay=30))
+            reply = slack.send(events, slack.interaction_body(slack.view_submission(view, "VOUTBOX1")))
+            assert "Posted as transaction" in str(reply.json()["view"])
+            fake.wait_for_arrival("chat.postMessage")
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        (tx,) = _rows(pg_engine)
+        assert _rows(pg_engine)[tx].sent_at is None
+
+        env["PORT"] = str(free_port())
+        with serve(env, tmp_path / "second.log"):
+            # A fresh process (any process) takes it over once the dead one's hold has lapsed.
+            call = fake.wait_for("chat.postMessage", timeout=20)[0]
+            until(lambda: _rows(pg_engine)[tx].sent_at is not None)
+        assert f"#{tx}" in call.params["text"]
+        assert call.params["channel"] == CHANNEL
+    finally:
+        fake.stop()
