@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from db import outbox
 from db.models import Status
-from db.reports import get_transaction
+from handlers.approvals import load_state
 from handlers.deps import Deps
 from handlers.lifecycle_views import Audit, channel_message
 from handlers.receipt import Receipt
@@ -29,13 +29,16 @@ log = logging.getLogger(__name__)
 TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
-def announce(deps: Deps, client: WebClient, receipt: Receipt) -> str | None:
+def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | None = None) -> str | None:
     """Post the channel message of a held announcement and settle its outbox row.
 
-    Returns a warning for the user when the team could not be told now (None when it was).
+    `audit` is the transaction's state now (a sweep may come after an approval or a void); a
+    fresh posting has none yet. Returns a warning for the user when the team could not be told
+    now (None when it was).
     """
     assert deps.channel is not None
-    audit = Audit(id=receipt.id, status=Status(receipt.status), created_by=receipt.created_by)
+    audit = audit or Audit(id=receipt.id, status=Status(receipt.status), created_by=receipt.created_by)
+    # Pending: Approve / Reject for the approvers; posted: Void (with a confirm dialog).
     text, blocks = channel_message(receipt, audit)
     try:
         response = client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
@@ -79,8 +82,8 @@ def sweep(deps: Deps, client: WebClient) -> int:
         taken = outbox.take_due(session, hold=deps.announce_hold)
     for transaction_id in taken:
         with deps.sessions.begin() as session:
-            receipt = Receipt.of(get_transaction(session, transaction_id))
-        announce(deps, client, receipt)
+            receipt, audit = load_state(session, transaction_id)
+        announce(deps, client, receipt, audit)
     if taken:
         log.info("announced %d held-over transaction(s): %s", len(taken), taken)
     return len(taken)

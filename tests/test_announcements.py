@@ -13,7 +13,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import URL
 
+from db import lifecycle
 from db.models import Announcement
+from db.posting import Origin
 from db.session import make_session_factory
 from handlers.announcements import sweep
 from handlers.deps import ChartCache, Deps
@@ -108,6 +110,21 @@ def test_an_announcement_slack_failed_is_sent_by_a_later_sweep(bot: Bot) -> None
     assert row.attempts == 2
     _due_now(bot.engine)
     assert sweep(deps, _client(bot.fake)) == 0  # sent once, never again
+
+
+def test_a_late_announcement_shows_the_purchase_as_it_stands_now(bot: Bot) -> None:
+    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=2)
+    tx = _post(bot)
+    bot.fake.wait_for("views.update")
+    with make_session_factory(bot.engine).begin() as session:
+        lifecycle.void(session, tx, reason="bought twice", origin=Origin("slack", user="U999"))
+    _due_now(bot.engine)
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
+    message = bot.fake.calls_to("chat.postMessage")[-1].params
+    assert f"#{tx}" in message["text"]
+    assert "Voided by <@U999>" in str(message["blocks"])
+    assert "bought twice" in str(message["blocks"])
+    assert not [b for b in message["blocks"] if b.get("type") == "actions"]  # nothing left to click
 
 
 def test_a_timed_out_announcement_is_tried_again(bot: Bot) -> None:
