@@ -11,7 +11,7 @@ These functions take a session and never commit; the caller owns the transaction
 
 import datetime as dt
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Announcement
@@ -21,7 +21,13 @@ RETRY_FIRST = dt.timedelta(seconds=30)
 RETRY_LONGEST = dt.timedelta(minutes=30)
 ATTEMPTS = 12  # 30 s doubling up to 30 min: about 4 hours of trying
 
+# Built once and run on the session's connection: every purchase pays for these two.
 _HOLD_NEW = insert(Announcement)
+_SENT = (
+    update(Announcement)
+    .where(Announcement.transaction_id == bindparam("id"))
+    .values(sent_at=bindparam("at"), message_ref=bindparam("ref"), last_error=None)
+)
 
 
 def _now() -> dt.datetime:
@@ -60,12 +66,7 @@ def take_due(session: Session, *, limit: int = 20, hold: dt.timedelta = HOLD) ->
 
 
 def sent(session: Session, transaction_id: int, message_ref: str | None) -> None:
-    session.execute(
-        update(Announcement)
-        .where(Announcement.transaction_id == transaction_id)
-        .values(sent_at=_now(), message_ref=message_ref, last_error=None),
-        execution_options={"synchronize_session": False},
-    )
+    session.connection().execute(_SENT, {"id": transaction_id, "at": _now(), "ref": message_ref})
 
 
 def retry_later(session: Session, transaction_id: int, error: str) -> bool:
