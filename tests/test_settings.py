@@ -75,6 +75,8 @@ def test_dotenv_file_is_read(tmp_path: object) -> None:
         ("DEFAULT_CURRENCY", "DOLLARS", "DEFAULT_CURRENCY: must be a three-letter ISO currency code"),
         ("APPROVAL_THRESHOLD", "USD lots", "APPROVAL_THRESHOLD:"),
         ("APPROVERS", "alice", "APPROVERS: 'alice' is not a Slack user ID"),
+        ("ANNOUNCE_HOLD_SECONDS", "0", "ANNOUNCE_HOLD_SECONDS:"),
+        ("ANNOUNCE_SWEEP_SECONDS", "soon", "ANNOUNCE_SWEEP_SECONDS:"),
     ],
 )
 def test_bad_values_name_the_setting(
