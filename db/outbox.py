@@ -11,7 +11,7 @@ These functions take a session and never commit; the caller owns the transaction
 
 import datetime as dt
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Announcement
@@ -34,6 +34,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _waiting() -> ColumnElement[bool]:
+    return and_(Announcement.sent_at.is_(None), Announcement.given_up_at.is_(None))
+
+
 def hold_new(session: Session, transaction_id: int, *, hold: dt.timedelta = HOLD) -> None:
     """Promise to announce `transaction_id`, held by the caller for `hold`."""
     session.connection().execute(
@@ -48,9 +52,16 @@ def take_due(session: Session, *, limit: int = 20, hold: dt.timedelta = HOLD) ->
     SQLite writes one transaction at a time), so two sweeps never take the same row.
     """
     now = _now()
+    # Rows that used up their attempts without an answer (their senders kept dying) stop here.
+    session.execute(
+        update(Announcement)
+        .where(_waiting(), Announcement.attempts >= ATTEMPTS)
+        .values(given_up_at=now, last_error="no answer after every attempt"),
+        execution_options={"synchronize_session": False},
+    )
     due = (
         select(Announcement.transaction_id)
-        .where(Announcement.sent_at.is_(None), Announcement.given_up_at.is_(None), Announcement.due_at <= now)
+        .where(_waiting(), Announcement.due_at <= now)
         .order_by(Announcement.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -76,17 +76,35 @@ def _settle(deps: Deps, transaction_id: int, change: Callable[[Session], object]
         return False
 
 
-def sweep(deps: Deps, client: WebClient) -> int:
-    """Send every announcement that is due and held by nobody; how many were taken."""
-    with deps.sessions.begin() as session:
-        taken = outbox.take_due(session, hold=deps.announce_hold)
-    for transaction_id in taken:
+def sweep(deps: Deps, client: WebClient, *, most: int = 20) -> int:
+    """Send up to `most` announcements that are due and held by nobody; how many were taken.
+
+    One at a time: each is taken just before it is sent, so a slow Slack never keeps a batch
+    past its hold (when another process could take the rest again).
+    """
+    taken = 0
+    while taken < most:
+        with deps.sessions.begin() as session:
+            ids = outbox.take_due(session, limit=1, hold=deps.announce_hold)
+        if not ids:
+            break
+        taken += 1
+        _send_taken(deps, client, ids[0])
+    if taken:
+        log.info("announced %d held-over transaction(s)", taken)
+    return taken
+
+
+def _send_taken(deps: Deps, client: WebClient, transaction_id: int) -> None:
+    try:
         with deps.sessions.begin() as session:
             receipt, audit = load_state(session, transaction_id)
         announce(deps, client, receipt, audit)
-    if taken:
-        log.info("announced %d held-over transaction(s): %s", len(taken), taken)
-    return len(taken)
+    except Exception as exc:
+        # Whatever went wrong, the row is tried again later, with the backoff and its attempts.
+        log.exception("announcing transaction %s failed", transaction_id)
+        error = f"{type(exc).__name__}: {exc}"
+        _settle(deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error))
 
 
 class Sweeper:

@@ -187,12 +187,9 @@ class Late:
 
     def announce(self, outcome: Outcome) -> None:
         """Tell the team channel about a new purchase; if that fails, add a warning to the receipt."""
-        receipt = outcome.receipt
-        if receipt is None or receipt.replayed:
-            return
-        warning = notify_channel(self.deps, self.client, receipt, self.user)
+        warning = notify_channel(self.deps, self.client, outcome, self.user)
         if warning is not None:
-            self.deliver(Outcome(receipt=receipt, warning=warning))
+            self.deliver(Outcome(receipt=outcome.receipt, warning=warning))
 
     def deliver(self, outcome: Outcome) -> None:
         """Replace the modal with the outcome, or message the user if the modal is gone."""

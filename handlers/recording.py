@@ -7,6 +7,7 @@ the outcome, so a slow or failing Slack API never delays or undoes a purchase.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -56,6 +57,9 @@ class Outcome:
     warning: str | None = None
     # The database has not answered yet; the real outcome follows when it does.
     unknown: bool = False
+    # A fresh posting's channel message is this process's to send until then (time.monotonic());
+    # after that a sweep may have taken it over, so sending it here could send it twice.
+    announce_by: float | None = None
 
 
 def needs_approval(purchase: Purchase, deps: Deps) -> bool:
@@ -66,6 +70,7 @@ def needs_approval(purchase: Purchase, deps: Deps) -> bool:
 def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
     """Post in one transaction and make the receipt; the database part of a submission."""
     committing = False
+    announce_by = None
     try:
         with deps.sessions.begin() as session:
             posted = post_purchase(session, purchase, origin, pending=needs_approval(purchase, deps))
@@ -73,6 +78,8 @@ def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
                 receipt = Receipt.of_written(posted.written)
                 if deps.channel is not None:
                     hold_new(session, posted.id, hold=deps.announce_hold)
+                    # Half the hold: room for the message's own retries before a sweep may start.
+                    announce_by = time.monotonic() + deps.announce_hold.total_seconds() / 2
             else:
                 receipt = Receipt.of(get_transaction(session, posted.id), replayed=posted.replayed)
             committing = True
@@ -85,17 +92,22 @@ def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
     except Exception:
         log.exception("posting failed unexpectedly")
         return Outcome(failure=FAILED)
-    return Outcome(receipt=receipt)
+    return Outcome(receipt=receipt, announce_by=announce_by)
 
 
-def notify_channel(deps: Deps, client: WebClient, receipt: Receipt, user: str) -> str | None:
-    """Tell the team channel; a failure never undoes the purchase, it comes back as a warning.
-
-    Also refreshes the App Home of the requester (and of the approvers when it waits for them).
-    """
+def notify_channel(deps: Deps, client: WebClient, outcome: Outcome, user: str) -> str | None:
+    """Tell the team channel of a fresh posting; a failure never undoes the purchase, it comes back
+    as a warning. Also refreshes the App Home of the requester (and of the approvers when it waits
+    for them)."""
+    receipt = outcome.receipt
+    if receipt is None or receipt.replayed:
+        return None
     refresh_homes(
         deps, client, [user, *(approver_users(deps, client) if receipt.status == "pending" else [])]
     )
-    if deps.channel is None:
+    if deps.channel is None or outcome.announce_by is None:
+        return None
+    if time.monotonic() > outcome.announce_by:
+        log.info("transaction %s is left to the announcement sweep: its hold is running out", receipt.id)
         return None
     return announce(deps, client, receipt)
