@@ -195,5 +195,7 @@ class Announcement(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     given_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the message went (Slack's channel ID and message ts), so later changes can edit it.
+    channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ref: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(200))

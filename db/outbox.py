@@ -26,7 +26,12 @@ _HOLD_NEW = insert(Announcement)
 _SENT = (
     update(Announcement)
     .where(Announcement.transaction_id == bindparam("id"))
-    .values(sent_at=bindparam("at"), message_ref=bindparam("ref"), last_error=None)
+    .values(
+        sent_at=bindparam("at"),
+        channel_id=bindparam("channel"),
+        message_ref=bindparam("ref"),
+        last_error=None,
+    )
 )
 
 
@@ -76,8 +81,14 @@ def take_due(session: Session, *, limit: int = 20, hold: dt.timedelta = HOLD) ->
     return sorted(taken)
 
 
-def sent(session: Session, transaction_id: int, message_ref: str | None) -> None:
-    session.connection().execute(_SENT, {"id": transaction_id, "at": _now(), "ref": message_ref})
+def sent(session: Session, transaction_id: int, channel: str, message_ref: str | None) -> None:
+    session.connection().execute(
+        _SENT, {"id": transaction_id, "at": _now(), "channel": channel, "ref": message_ref}
+    )
+
+
+def find(session: Session, transaction_id: int) -> Announcement | None:
+    return session.get(Announcement, transaction_id)
 
 
 def retry_later(session: Session, transaction_id: int, error: str) -> bool:

@@ -51,7 +51,8 @@ def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | Non
     except OSError as exc:
         # A timeout may have landed; sending again risks a second message, never a missing one.
         return _failed(deps, receipt.id, f"Slack did not answer: {type(exc).__name__}", retry=True)
-    _settle(deps, receipt.id, lambda s: outbox.sent(s, receipt.id, response.get("ts")))
+    channel = deps.channel
+    _settle(deps, receipt.id, lambda s: outbox.sent(s, receipt.id, channel, response.get("ts")))
     return None
 
 

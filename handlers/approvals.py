@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from db import lifecycle
+from db import lifecycle, outbox
 from db.errors import AlreadyDecided, LedgerError
 from db.queries import header, reversal_of
 from db.reports import get_transaction
@@ -116,17 +116,45 @@ def current_audit(deps: Deps, transaction_id: int) -> Audit | None:
 
 
 def update_message(
-    deps: Deps, client: WebClient, receipt: Receipt, audit: Audit, channel: str | None, ts: str | None
+    deps: Deps,
+    client: WebClient,
+    receipt: Receipt,
+    audit: Audit,
+    channel: str | None,
+    ts: str | None,
+    *,
+    post_if_unknown: bool = True,
 ) -> None:
-    """Show the new state in the channel: edit the clicked message in place, else post a new one."""
+    """Show the new state in the channel: edit the clicked message in place, else the purchase's
+    announcement (from the outbox), else post a new message (with `post_if_unknown`)."""
+    if not (channel and ts):
+        channel, ts, waiting = _announced(deps, receipt.id)
+        if waiting:
+            return  # its announcement is yet to be sent, and shows the state it finds then
     text, blocks = channel_message(receipt, audit)
     try:
         if channel and ts:
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-        elif deps.channel:
+        elif deps.channel and post_if_unknown:
             client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
     except (SlackApiError, OSError) as exc:
         log.warning("channel message of transaction %s not updated: %s", receipt.id, slack_error(exc))
+
+
+def _announced(deps: Deps, transaction_id: int) -> tuple[str | None, str | None, bool]:
+    """(channel, ts) of the purchase's announcement if it was sent, and whether it is still waiting
+    to be. Neither for a purchase without one (posted from the CLI, or before a channel was set)."""
+    if deps.channel is None:
+        return None, None, False
+    try:
+        with deps.sessions.begin() as session:
+            row = outbox.find(session, transaction_id)
+            if row is None or row.given_up_at is not None:
+                return None, None, False
+            return row.channel_id, row.message_ref, row.sent_at is None
+    except DBAPIError:
+        log.warning("could not look up the announcement of transaction %s", transaction_id, exc_info=True)
+        return None, None, False
 
 
 def dm(client: WebClient, user: str | None, text: str) -> None:

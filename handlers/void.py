@@ -100,8 +100,8 @@ def after_void(
     receipt, audit = outcome.receipt, outcome.audit
     if receipt is None or audit is None:
         return
-    if msg_channel and ts:
-        update_message(deps, client, receipt, audit, msg_channel, ts)
+    # The clicked message, or else the purchase's announcement, loses its Void button.
+    update_message(deps, client, receipt, audit, msg_channel, ts, post_if_unknown=False)
     if deps.channel:
         text = (
             f"<@{user}> voided purchase #{receipt.id} ({escape(receipt.description)}, {escape(receipt.total)}): "

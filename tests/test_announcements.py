@@ -283,3 +283,35 @@ def test_an_announcement_out_of_attempts_is_given_up(engine: Engine) -> None:
     row = _rows(engine)[outcome.receipt.id]
     assert row.given_up_at is not None
     assert row.last_error == "no answer after every attempt"
+
+
+def test_a_void_by_command_edits_the_announced_message_in_place(bot: Bot) -> None:
+    tx = _post(bot)
+    until(lambda: _rows(bot.engine)[tx].sent_at is not None)
+    announced = _rows(bot.engine)[tx]
+    assert announced.channel_id == CHANNEL
+    assert bot.command(f"void {tx} Typed twice").status == 200
+    edit = bot.fake.wait_for("chat.update")[0].params
+    assert (edit["channel"], edit["ts"]) == (CHANNEL, announced.message_ref)
+    assert "Voided by <@U111>" in str(edit["blocks"])
+    assert not [b for b in edit["blocks"] if b.get("type") == "actions"]  # the Void button is gone
+    notices = [c.params["text"] for c in bot.fake.wait_for("chat.postMessage", 2)]
+    time.sleep(0.5)  # anything more (a second copy of the purchase) would show by now
+    assert (
+        len(bot.fake.calls_to("chat.postMessage")) == 2
+    )  # the announcement, then the void notice; no second copy of the purchase
+    assert f"voided purchase #{tx}" in notices[1]
+
+
+def test_a_void_before_the_announcement_leaves_the_whole_story_to_it(bot: Bot) -> None:
+    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=2)
+    tx = _post(bot)
+    bot.fake.wait_for("views.update")  # the warning: the channel will be told later
+    assert bot.command(f"void {tx} Typed twice").status == 200
+    bot.fake.wait_for("chat.postMessage", 3)  # two refused announcement tries, then the void notice
+    assert bot.fake.calls_to("chat.update") == []  # nothing to edit yet, and nothing posted twice
+    _due_now(bot.engine)
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
+    late = bot.fake.calls_to("chat.postMessage")[-1].params
+    assert f"#{tx}" in late["text"]
+    assert "Voided by <@U111>" in str(late["blocks"])

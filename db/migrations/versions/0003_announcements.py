@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.SmallInteger(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("given_up_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
         sa.Column("message_ref", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
