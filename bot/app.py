@@ -45,7 +45,9 @@ def make_app_engine(settings: Settings) -> Engine:
         "keepalives_count": 3,
         "tcp_user_timeout": millis,
     }
-    return make_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
+    # LIFO: the connection used last is handed out first, so requests run on warm connections that
+    # need no ping (db/session.py); the rarely used ones stay at the bottom, pinged when next taken.
+    return make_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True, connect_args=connect_args)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, *, sweep: bool = False) -> App:

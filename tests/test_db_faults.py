@@ -13,9 +13,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from bot.app import make_app_engine
-from db.models import TransactionDetail, TransactionHeader
+from db.models import Announcement, TransactionDetail, TransactionHeader
 from db.reports import verify
-from tests.helpers import before_first_insert_into
+from tests.helpers import before_first_insert_into, until
 from tests.slack import requests as slack
 from tests.slack.harness import Bot, bot_settings, running_bot
 from tests.tcp_proxy import TcpProxy
@@ -56,6 +56,13 @@ def _final_text(bot: Bot, reply: slack.Reply, before: int) -> str:
     if "Posting" in shown:
         shown = str(bot.fake.wait_for("views.update", before + 1, timeout=TIMEOUT * 4)[before].params["view"])
     return shown
+
+
+def _announced(engine: Engine) -> int:
+    with Session(engine) as s:
+        return len(
+            s.scalars(select(Announcement.transaction_id).where(Announcement.sent_at.is_not(None))).all()
+        )
 
 
 def _books_sound(engine: Engine) -> None:
@@ -182,6 +189,9 @@ def test_stalled_connection_answers_in_time_then_delivers_the_outcome(pg_url: UR
     with bot_behind_proxy(pg_url) as (bot, proxy):
         view, view_id = _modal(bot, proxy)
         bot.submit(*_modal(bot, proxy))  # one purchase, so pooled connections exist and are warm
+        # ... and its channel message is settled, so the stall catches the next posting mid-way
+        # on a connection just used, not a connection check-out (that is a database gone, below).
+        until(lambda: _announced(pg_engine) == 1)
         bot.fake.clear()
         proxy.stall()
         try:
