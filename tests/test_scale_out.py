@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from db.models import Announcement, TransactionHeader
 from handlers.deps import AccountOption
 from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from tests.helpers import until
 from tests.serving import BIN, bot_env, free_port, serve
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
@@ -58,6 +59,11 @@ def _posted_id(text: str) -> int | None:
         if marker in text:
             return int(text.split(marker)[1].split("*")[0])
     return None
+
+
+def _unsent(engine: Engine) -> int:
+    with Session(engine) as s:
+        return len(s.scalars(select(Announcement.transaction_id).where(Announcement.sent_at.is_(None))).all())
 
 
 def _complaints(logs: Path) -> str:
@@ -119,6 +125,8 @@ def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine
                 fake.wait_for("chat.postMessage", distinct, timeout=60)
             except AssertionError:
                 raise AssertionError(_complaints(tmp_path)) from None
+            # The outbox rows are marked sent just after their messages.
+            until(lambda: _unsent(pg_engine) == 0, timeout=30)
             time.sleep(1)  # anything extra (a duplicate announced again) would show up by now
 
         replies = [s.reply for s in sent if s.reply is not None]
