@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.text import transaction_text, trial_balance_text
 from db import accounts as chart
+from db import outbox
 from db.errors import LedgerError
 from db.export import FORMATS, export_beancount, export_csv
 from db.lifecycle import void
@@ -30,8 +31,10 @@ from db.session import make_engine, make_session_factory
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Create or upgrade the database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="The chart of accounts.", no_args_is_help=True)
+announcements_app = typer.Typer(help="Team-channel messages the bot has not delivered.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(announcements_app, name="announcements")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -120,6 +123,47 @@ def accounts_load(chart_file: Path) -> None:
     with make_session_factory(_engine(_settings())).begin() as session:
         chart.load_chart(session, specs)
     typer.echo(f"Chart of accounts loaded: {len(specs)} accounts.")
+
+
+@announcements_app.command("list")
+def announcements_list(as_json: JsonFlag = False) -> None:
+    """Channel messages not delivered yet: waiting for another try, or given up (and why)."""
+    with make_session_factory(_engine(_settings())).begin() as session:
+        rows = outbox.undelivered(session)
+        if as_json:
+            _print_json(
+                [
+                    {
+                        "transaction_id": r.transaction_id,
+                        "state": "given up" if r.given_up_at else "waiting",
+                        "attempts": r.attempts,
+                        "next_try": None if r.given_up_at else r.due_at,
+                        "last_error": r.last_error,
+                    }
+                    for r in rows
+                ]
+            )
+            return
+        if not rows:
+            typer.echo("Every announcement has been delivered.")
+        for r in rows:
+            state = "given up" if r.given_up_at else f"next try {r.due_at:%Y-%m-%d %H:%M:%S} UTC"
+            typer.echo(f"#{r.transaction_id:<8}{state:<32}attempts {r.attempts:<4}{r.last_error or ''}")
+
+
+@announcements_app.command("resend")
+def announcements_resend(
+    transaction_ids: Annotated[
+        list[int] | None, typer.Argument(help="Transaction IDs; all when none.")
+    ] = None,
+) -> None:
+    """Try the undelivered messages again now, e.g. once the bot is in the channel; a running bot
+    sends them at its next sweep."""
+    with make_session_factory(_engine(_settings())).begin() as session:
+        queued = outbox.resend(session, transaction_ids or None)
+    typer.echo(
+        f"{len(queued)} announcement(s) queued; a running bot sends them within ANNOUNCE_SWEEP_SECONDS."
+    )
 
 
 @app.command()

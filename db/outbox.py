@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from db.errors import LedgerError
 from db.models import Announcement
 
 HOLD = dt.timedelta(seconds=60)
@@ -110,3 +111,31 @@ def give_up(session: Session, transaction_id: int, error: str) -> None:
         .values(given_up_at=_now(), last_error=error[:200]),
         execution_options={"synchronize_session": False},
     )
+
+
+def undelivered(session: Session) -> list[Announcement]:
+    """Announcements not sent yet, waiting for a try or given up, oldest first."""
+    return list(
+        session.scalars(
+            select(Announcement).where(Announcement.sent_at.is_(None)).order_by(Announcement.transaction_id)
+        )
+    )
+
+
+def resend(session: Session, transaction_ids: list[int] | None = None) -> list[int]:
+    """Make undelivered announcements (all, or those of `transaction_ids`) due now with fresh
+    attempts, for instance after the channel was fixed; the next sweep sends them."""
+    rows = undelivered(session)
+    if transaction_ids is not None:
+        waiting = {row.transaction_id for row in rows}
+        missing = sorted(set(transaction_ids) - waiting)
+        if missing:
+            raise LedgerError(
+                f"Transaction {', '.join(map(str, missing))} has no undelivered announcement "
+                "(it was sent, or the purchase was not recorded from Slack)"
+            )
+        rows = [row for row in rows if row.transaction_id in set(transaction_ids)]
+    for row in rows:
+        row.given_up_at, row.attempts, row.due_at = None, 0, _now()
+    session.flush()
+    return [row.transaction_id for row in rows]

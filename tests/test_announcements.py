@@ -27,6 +27,7 @@ from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
 from tests.slack.fake_api import Answer, FakeSlackApi
 from tests.slack.harness import CHANNEL, Bot, running_bot
+from tests.test_cli import as_json, fails, ok, run
 
 QUICK = "Office: 2 Laptop @ 1200, 1 Mouse @ 25.50"
 
@@ -315,3 +316,29 @@ def test_a_void_before_the_announcement_leaves_the_whole_story_to_it(bot: Bot) -
     late = bot.fake.calls_to("chat.postMessage")[-1].params
     assert f"#{tx}" in late["text"]
     assert "Voided by <@U111>" in str(late["blocks"])
+
+
+def test_undelivered_announcements_are_listed_and_resent_from_the_cli(bot: Bot, tmp_path: Path) -> None:
+    bot.fake.fail("chat.postMessage", "not_in_channel")
+    tx = _post(bot)
+    until(lambda: _rows(bot.engine)[tx].given_up_at is not None)
+    url = bot.engine.url
+
+    (listed,) = as_json(run(tmp_path, "announcements", "list", "--json", url=url))
+    assert (listed["transaction_id"], listed["state"], listed["last_error"]) == (
+        tx,
+        "given up",
+        "not_in_channel",
+    )
+    assert "given up" in ok(run(tmp_path, "announcements", "list", url=url))
+    assert "Transaction 999 has no undelivered announcement" in fails(
+        run(tmp_path, "announcements", "resend", "999", url=url)
+    )
+    assert _rows(bot.engine)[tx].given_up_at is not None  # a refused resend changes nothing
+
+    # Someone invites the bot to the channel, then:
+    assert "1 announcement(s) queued" in ok(run(tmp_path, "announcements", "resend", str(tx), url=url))
+    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
+    assert _rows(bot.engine)[tx].sent_at is not None
+    assert f"#{tx}" in bot.fake.calls_to("chat.postMessage")[-1].params["text"]
+    assert "Every announcement has been delivered." in ok(run(tmp_path, "announcements", "list", url=url))
