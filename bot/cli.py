@@ -157,8 +157,8 @@ def announcements_resend(
         list[int] | None, typer.Argument(help="Transaction IDs; all when none.")
     ] = None,
 ) -> None:
-    """Try the undelivered messages again now, e.g. once the bot is in the channel; a running bot
-    sends them at its next sweep."""
+    """Try the given-up messages again, e.g. once the bot is in the channel; a running bot sends
+    them at its next sweep (those still being tried need nothing)."""
     with make_session_factory(_engine(_settings())).begin() as session:
         queued = outbox.resend(session, transaction_ids or None)
     typer.echo(

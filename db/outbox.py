@@ -123,16 +123,16 @@ def undelivered(session: Session) -> list[Announcement]:
 
 
 def resend(session: Session, transaction_ids: list[int] | None = None) -> list[int]:
-    """Make undelivered announcements (all, or those of `transaction_ids`) due now with fresh
-    attempts, for instance after the channel was fixed; the next sweep sends them."""
-    rows = undelivered(session)
+    """Give up no more on given-up announcements (all, or those of `transaction_ids`): due now with
+    fresh attempts, for instance once the bot is in the channel; the next sweep sends them. Those
+    still being tried are left alone: a running bot may be sending one this moment."""
+    rows = [row for row in undelivered(session) if row.given_up_at is not None]
     if transaction_ids is not None:
-        waiting = {row.transaction_id for row in rows}
-        missing = sorted(set(transaction_ids) - waiting)
+        missing = sorted(set(transaction_ids) - {row.transaction_id for row in rows})
         if missing:
             raise LedgerError(
-                f"Transaction {', '.join(map(str, missing))} has no undelivered announcement "
-                "(it was sent, or the purchase was not recorded from Slack)"
+                f"Transaction {', '.join(map(str, missing))} has no given-up announcement "
+                "(it was sent, is still being tried, or the purchase was not recorded from Slack)"
             )
         rows = [row for row in rows if row.transaction_id in set(transaction_ids)]
     for row in rows:

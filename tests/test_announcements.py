@@ -331,7 +331,7 @@ def test_undelivered_announcements_are_listed_and_resent_from_the_cli(bot: Bot, 
         "not_in_channel",
     )
     assert "given up" in ok(run(tmp_path, "announcements", "list", url=url))
-    assert "Transaction 999 has no undelivered announcement" in fails(
+    assert "Transaction 999 has no given-up announcement" in fails(
         run(tmp_path, "announcements", "resend", "999", url=url)
     )
     assert _rows(bot.engine)[tx].given_up_at is not None  # a refused resend changes nothing
