@@ -2,7 +2,7 @@
 
 The poster writes the row in the posting's own transaction, already held by itself (`due_at` a
 lease ahead), and tells the team right after COMMIT. If it cannot (Slack down, the process
-killed), the hold lapses and any process's sweep takes the row over (`take_due`), so a committed
+killed), the hold lapses and any process's sweep takes the row over (`take_next`), so a committed
 purchase is announced even when the process that posted it is gone. Delivery is at least once: a
 message that reached Slack just before its sender died is sent again when the hold lapses.
 
@@ -51,35 +51,37 @@ def hold_new(session: Session, transaction_id: int, *, hold: dt.timedelta = HOLD
     )
 
 
-def take_due(session: Session, *, limit: int = 20, hold: dt.timedelta = HOLD) -> list[int]:
-    """Hold up to `limit` announcements that nobody holds and are due; their transaction IDs.
-
-    Rows another transaction is taking at the same moment are skipped (SKIP LOCKED on PostgreSQL;
-    SQLite writes one transaction at a time), so two sweeps never take the same row.
-    """
-    now = _now()
-    # Rows that used up their attempts without an answer (their senders kept dying) stop here.
+def give_up_worn_out(session: Session) -> None:
+    """Stop trying rows that used up their attempts without an answer (their senders kept dying)."""
     session.execute(
         update(Announcement)
         .where(_waiting(), Announcement.attempts >= ATTEMPTS)
-        .values(given_up_at=now, last_error="no answer after every attempt"),
+        .values(given_up_at=_now(), last_error="no answer after every attempt"),
         execution_options={"synchronize_session": False},
     )
+
+
+def take_next(session: Session, *, hold: dt.timedelta = HOLD) -> int | None:
+    """Hold the longest-due announcement that nobody holds; its transaction ID, or None.
+
+    A row another transaction is taking at the same moment is skipped (SKIP LOCKED on PostgreSQL;
+    SQLite writes one transaction at a time), so two sweeps never take the same row.
+    """
+    now = _now()
     due = (
         select(Announcement.transaction_id)
         .where(_waiting(), Announcement.due_at <= now)
         .order_by(Announcement.due_at)
-        .limit(limit)
+        .limit(1)
         .with_for_update(skip_locked=True)
     )
-    taken = session.scalars(
+    return session.scalar(
         update(Announcement)
         .where(Announcement.transaction_id.in_(due.scalar_subquery()))
         .values(due_at=now + hold, attempts=Announcement.attempts + 1)
         .returning(Announcement.transaction_id),
         execution_options={"synchronize_session": False},
     )
-    return sorted(taken)
 
 
 def sent(session: Session, transaction_id: int, channel: str, message_ref: str | None) -> None:
@@ -128,13 +130,14 @@ def resend(session: Session, transaction_ids: list[int] | None = None) -> list[i
     still being tried are left alone: a running bot may be sending one this moment."""
     rows = [row for row in undelivered(session) if row.given_up_at is not None]
     if transaction_ids is not None:
-        missing = sorted(set(transaction_ids) - {row.transaction_id for row in rows})
+        wanted = set(transaction_ids)
+        missing = sorted(wanted - {row.transaction_id for row in rows})
         if missing:
             raise LedgerError(
                 f"Transaction {', '.join(map(str, missing))} has no given-up announcement "
                 "(it was sent, is still being tried, or the purchase was not recorded from Slack)"
             )
-        rows = [row for row in rows if row.transaction_id in set(transaction_ids)]
+        rows = [row for row in rows if row.transaction_id in wanted]
     for row in rows:
         row.given_up_at, row.attempts, row.due_at = None, 0, _now()
     session.flush()

@@ -8,6 +8,7 @@ by its announcement.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db import outbox
 from db.models import Status
-from handlers.approvals import load_state
+from handlers.approvals import load_state, slack_error
 from handlers.deps import Deps
 from handlers.lifecycle_views import Audit, channel_message
 from handlers.receipt import Receipt
@@ -43,9 +44,7 @@ def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | Non
     try:
         response = client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
     except SlackApiError as exc:
-        error = (
-            str(exc.response.get("error", "unknown_error")) if exc.response is not None else "unknown_error"
-        )
+        error = slack_error(exc)
         retry = error in TRANSIENT or (exc.response is not None and exc.response.status_code >= 500)
         return _failed(deps, receipt.id, error, retry=retry)
     except OSError as exc:
@@ -83,14 +82,16 @@ def sweep(deps: Deps, client: WebClient, *, most: int = 20) -> int:
     One at a time: each is taken just before it is sent, so a slow Slack never keeps a batch
     past its hold (when another process could take the rest again).
     """
+    with deps.sessions.begin() as session:
+        outbox.give_up_worn_out(session)
     taken = 0
     while taken < most:
         with deps.sessions.begin() as session:
-            ids = outbox.take_due(session, limit=1, hold=deps.announce_hold)
-        if not ids:
+            transaction_id = outbox.take_next(session, hold=deps.announce_hold)
+        if transaction_id is None:
             break
         taken += 1
-        _send_taken(deps, client, ids[0])
+        _send_taken(deps, client, transaction_id)
     if taken:
         log.info("announced %d held-over transaction(s)", taken)
     return taken
@@ -109,23 +110,18 @@ def _send_taken(deps: Deps, client: WebClient, transaction_id: int) -> None:
 
 
 class Sweeper:
-    """Runs `sweep` every `every` seconds on a daemon thread until stopped."""
+    """Runs `sweep` every `every` seconds on a daemon thread, for the life of the process."""
 
     def __init__(self, deps: Deps, client: WebClient, every: float) -> None:
         self._deps, self._client, self._every = deps, client, every
-        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="announcements", daemon=True)
 
-    def start(self) -> "Sweeper":
+    def start(self) -> None:
         self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stopped.wait(self._every):
+        while True:
+            time.sleep(self._every)
             try:
                 sweep(self._deps, self._client)
             except Exception:

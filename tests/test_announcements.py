@@ -21,7 +21,7 @@ from db.schemas import parse_purchase
 from db.session import make_session_factory
 from handlers.announcements import sweep
 from handlers.deps import ChartCache, Deps
-from handlers.recording import notify_channel, record
+from handlers.recording import Outcome, notify_channel, record
 from tests.helpers import purchase_data, until
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
@@ -218,70 +218,69 @@ def test_an_announcement_outlives_the_process_that_posted_it(
         fake.stop()
 
 
-def test_a_poster_late_for_its_hold_leaves_the_message_to_the_sweep(engine: Engine) -> None:
+@pytest.fixture
+def fake() -> Iterator[FakeSlackApi]:
+    api = FakeSlackApi().start()
+    yield api
+    api.stop()
+
+
+def _record(deps: Deps, key: str) -> Outcome:
+    """A purchase recorded as a submission records it (its announcement held), not yet announced."""
+    outcome = record(deps, parse_purchase(purchase_data(idempotency_key=key)), Origin("slack", "U1"))
+    assert outcome.receipt is not None
+    return outcome
+
+
+def test_a_poster_late_for_its_hold_leaves_the_message_to_the_sweep(
+    engine: Engine, fake: FakeSlackApi
+) -> None:
     """However long the poster took to get round to it, the channel hears of the purchase once."""
-    fake = FakeSlackApi().start()
-    try:
-        deps = _sweeper_deps(engine, hold=0.2)
-        outcome = record(
-            deps, parse_purchase(purchase_data(idempotency_key="late-poster")), Origin("slack", "U1")
-        )
-        assert outcome.receipt is not None
-        time.sleep(0.25)  # the hold has run out: a sweep may have taken the message over
-        assert sweep(deps, _client(fake)) == 1
-        assert notify_channel(deps, _client(fake), outcome, "U1") is None
-        assert len(fake.calls_to("chat.postMessage")) == 1
-        assert _rows(engine)[outcome.receipt.id].sent_at is not None
-    finally:
-        fake.stop()
+    deps = _sweeper_deps(engine, hold=0.2)
+    outcome = _record(deps, "late-poster")
+    time.sleep(0.25)  # the hold has run out: a sweep may have taken the message over
+    assert sweep(deps, _client(fake)) == 1
+    assert notify_channel(deps, _client(fake), outcome, "U1") is None
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert outcome.receipt is not None
+    assert _rows(engine)[outcome.receipt.id].sent_at is not None
 
 
 def test_a_sweep_that_fails_unexpectedly_tries_again_later(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, fake: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = FakeSlackApi().start()
-    try:
-        deps = _sweeper_deps(engine, hold=0.01)
-        outcome = record(
-            deps, parse_purchase(purchase_data(idempotency_key="sweep-fails")), Origin("slack", "U1")
-        )
-        assert outcome.receipt is not None
-        tx = outcome.receipt.id
-        time.sleep(0.02)
-
-        def broken(*_: object) -> None:
-            raise RuntimeError("not today")
-
-        monkeypatch.setattr("handlers.announcements.load_state", broken)
-        assert sweep(deps, _client(fake)) == 1
-        row = _rows(engine)[tx]
-        assert row.sent_at is None
-        assert row.given_up_at is None
-        assert row.last_error == "RuntimeError: not today"
-        assert _utc(row.due_at) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)  # with the backoff
-        monkeypatch.undo()
-        _due_now(engine)
-        assert sweep(deps, _client(fake)) == 1
-        assert _rows(engine)[tx].sent_at is not None
-        assert len(fake.calls_to("chat.postMessage")) == 1
-    finally:
-        fake.stop()
-
-
-def test_an_announcement_out_of_attempts_is_given_up(engine: Engine) -> None:
     deps = _sweeper_deps(engine, hold=0.01)
-    outcome = record(deps, parse_purchase(purchase_data(idempotency_key="worn-out")), Origin("slack", "U1"))
-    assert outcome.receipt is not None
+    receipt = _record(deps, "sweep-fails").receipt
+    assert receipt is not None
+    time.sleep(0.02)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("not today")
+
+    monkeypatch.setattr("handlers.announcements.load_state", broken)
+    assert sweep(deps, _client(fake)) == 1
+    row = _rows(engine)[receipt.id]
+    assert row.sent_at is None
+    assert row.given_up_at is None
+    assert row.last_error == "RuntimeError: not today"
+    assert _utc(row.due_at) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)  # with the backoff
+    monkeypatch.undo()
+    _due_now(engine)
+    assert sweep(deps, _client(fake)) == 1
+    assert _rows(engine)[receipt.id].sent_at is not None
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_an_announcement_out_of_attempts_is_given_up(engine: Engine, fake: FakeSlackApi) -> None:
+    deps = _sweeper_deps(engine, hold=0.01)
+    receipt = _record(deps, "worn-out").receipt
+    assert receipt is not None
     with engine.begin() as conn:
         conn.execute(update(Announcement).values(attempts=outbox.ATTEMPTS))
     _due_now(engine)
-    fake = FakeSlackApi().start()
-    try:
-        assert sweep(deps, _client(fake)) == 0
-        assert fake.calls_to("chat.postMessage") == []
-    finally:
-        fake.stop()
-    row = _rows(engine)[outcome.receipt.id]
+    assert sweep(deps, _client(fake)) == 0
+    assert fake.calls_to("chat.postMessage") == []
+    row = _rows(engine)[receipt.id]
     assert row.given_up_at is not None
     assert row.last_error == "no answer after every attempt"
 
