@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from db.errors import InvalidPurchase
 from db.posting import Origin
 from db.schemas import parse_purchase
+from handlers.approvals import slack_error
 from handlers.deps import AccountOption, Deps, deps_of
 from handlers.modal_state import block_errors, missing_selects, purchase_input, read_form
 from handlers.recording import Outcome, notify_channel, record
@@ -198,7 +199,7 @@ class Late:
             self.client.views_update(view_id=self.view["id"], view=final)
             return
         except (SlackApiError, OSError) as exc:
-            self.logger.warning("views.update with the outcome failed: %s", _slack_error(exc))
+            self.logger.warning("views.update with the outcome failed: %s", slack_error(exc))
         if outcome.unknown:
             return  # the real outcome follows; one message is enough
         if outcome.receipt is not None:
@@ -209,10 +210,4 @@ class Late:
         try:
             self.client.chat_postMessage(channel=self.user, text=text, blocks=blocks)
         except (SlackApiError, OSError) as exc:
-            self.logger.error("could not tell %s the outcome: %s", self.user, _slack_error(exc))
-
-
-def _slack_error(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError) and exc.response is not None:
-        return str(exc.response.get("error", exc.response.status_code))
-    return type(exc).__name__
+            self.logger.error("could not tell %s the outcome: %s", self.user, slack_error(exc))
