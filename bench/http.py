@@ -22,7 +22,6 @@ it could not run.
 """
 
 import argparse
-import datetime as dt
 import http.client
 import logging
 import multiprocessing as mp
@@ -46,11 +45,13 @@ from sqlalchemy.engine import URL
 
 from bench.pgdb import machine, scratch_database
 from bench.posting import measure
+from db.clock import system_time
 from db.models import TransactionHeader
 from db.reports import verify
 from db.session import make_engine, make_session_factory
 from handlers.deps import AccountOption
 from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from tests.clock import BOOKS_DAY
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
@@ -221,7 +222,7 @@ def _body(n: int, view_id: str) -> str:
         items=[ItemValues(f"Item {n}", str(1 + n % 5), f"{1 + n % 997}.{n % 100:02d}", "1100")],
     )
     view = build_purchase_modal(
-        ACCOUNTS, values=values, meta=ModalMeta([0], 1), default_currency="USD", today=dt.date.today()
+        ACCOUNTS, values=values, meta=ModalMeta([0], 1), default_currency="USD", today=BOOKS_DAY
     )
     return slack.interaction_body(slack.view_submission(view, view_id))
 
@@ -455,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"End to end over HTTP: purchase-bot serve, gunicorn gthread, WEB_CONCURRENCY={workers} x {threads} threads, "
         f"{requests} distinct view_submissions per row (after {warmup_count} warm-up), "
-        f"{machine()} at the end, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        f"{machine()} at the end, {system_time():%Y-%m-%d %H:%M} UTC"
     )
     print(HEADER)
     for phase in phases:

@@ -21,7 +21,6 @@ run or the books it wrote do not verify.
 """
 
 import argparse
-import datetime as dt
 import multiprocessing as mp
 import sys
 import time
@@ -36,6 +35,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from bench.pgdb import dsn, machine, scratch_database
+from db.clock import system_time
 from db.migrate import upgrade
 from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.money import to_minor
@@ -43,6 +43,7 @@ from db.posting import Origin, post_purchase
 from db.reports import verify
 from db.schemas import Purchase, parse_purchase
 from db.session import make_engine, make_session_factory
+from tests.clock import BOOKS_DAY
 
 MODES = ("database", "project", "naive")
 TARGETS = {1: 0.7, 8: 0.6}
@@ -60,7 +61,8 @@ PURCHASE = parse_purchase(
             {"name": "Toner", "quantity": 1, "unit_price": "80.00", "account": "6100"},
             {"name": "USB cable", "quantity": 3, "unit_price": "4.99", "account": "1100"},
         ],
-    }
+    },
+    today=BOOKS_DAY,
 )
 ORIGIN = Origin(source="slack", user="U0BENCH", team="T0BENCH", channel="C0BENCH")
 
@@ -349,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(
         f"Posting throughput, median of {rounds} interleaved rounds of {seconds:g} s, schema at {args.revision}, "
-        f"{machine()} at the end, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        f"{machine()} at the end, {system_time():%Y-%m-%d %H:%M} UTC"
     )
     print(table(results))
     print(

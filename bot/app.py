@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings
+from db.clock import Clock
 from db.session import database_url, make_engine, make_session_factory
 from handlers.announcements import Sweeper
 from handlers.deps import ChartCache, Deps
@@ -50,7 +51,9 @@ def make_app_engine(settings: Settings) -> Engine:
     return make_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True, connect_args=connect_args)
 
 
-def create_app(settings: Settings, engine: Engine | None = None, *, sweep: bool = False) -> App:
+def create_app(
+    settings: Settings, engine: Engine | None = None, *, sweep: bool = False, clock: Clock | None = None
+) -> App:
     """The wired app; with `sweep` (a serving process) it also sends held-over announcements."""
     settings.require_slack()
     engine = engine or make_app_engine(settings)
@@ -69,6 +72,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, sweep: bool 
         sessions=sessions,
         chart=ChartCache(sessions),
         executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="ledger"),
+        clock=clock or settings.clock(),
         default_currency=settings.default_currency,
         channel=settings.purchase_channel,
         db_deadline=settings.database_timeout,

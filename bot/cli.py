@@ -159,8 +159,9 @@ def announcements_resend(
 ) -> None:
     """Try the given-up messages again, e.g. once the bot is in the channel; a running bot sends
     them at its next sweep (those still being tried need nothing)."""
-    with make_session_factory(_engine(_settings())).begin() as session:
-        queued = outbox.resend(session, transaction_ids or None)
+    settings = _settings()
+    with make_session_factory(_engine(settings)).begin() as session:
+        queued = outbox.resend(session, transaction_ids or None, clock=settings.clock())
     typer.echo(
         f"{len(queued)} announcement(s) queued; a running bot sends them within ANNOUNCE_SWEEP_SECONDS."
     )
@@ -176,7 +177,7 @@ def post(
     data = _read_json(file)
     if isinstance(data, dict):
         data.setdefault("currency", settings.default_currency)
-    purchase = parse_purchase(data)
+    purchase = parse_purchase(data, today=settings.clock().today())
     factory = make_session_factory(_engine(settings))
     with factory.begin() as session:
         posted = post_purchase(session, purchase, Origin(source="cli"))
@@ -266,8 +267,10 @@ def void_cmd(
     by: Annotated[str | None, typer.Option(help="Who voids it.")] = None,
 ) -> None:
     """Void a posted transaction by posting its reversing entries."""
-    with make_session_factory(_engine(_settings())).begin() as session:
-        reversal = void(session, transaction_id, reason=reason, origin=Origin(source="cli", user=by))
+    settings = _settings()
+    with make_session_factory(_engine(settings)).begin() as session:
+        origin = Origin(source="cli", user=by)
+        reversal = void(session, transaction_id, reason=reason, origin=origin, clock=settings.clock())
     typer.echo(f"Transaction {transaction_id} is void; reversing transaction {reversal.id} posted.")
 
 

@@ -3,10 +3,12 @@
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from db.clock import Clock
 from db.money import known_currencies
 from db.schemas import parse_amount
 
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     announce_hold_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     announce_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
     default_currency: str = "USD"
+    # The books' calendar: "today" and "this month" are the day and month in this IANA time zone.
+    books_timezone: ZoneInfo = ZoneInfo("UTC")
     approval_threshold: str | None = None
     approvers: Annotated[list[str], NoDecode] = []
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
@@ -59,6 +63,18 @@ class Settings(BaseSettings):
     def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("books_timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return ZoneInfo(value.strip())
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{value!r} is not an IANA time zone name such as UTC or Asia/Jakarta"
+                ) from None
         return value
 
     @field_validator("default_currency")
@@ -101,6 +117,10 @@ class Settings(BaseSettings):
                 currency, _, amount = part.strip().rpartition(" ")
                 out[currency.upper() or None] = parse_amount(amount)
         return out
+
+    def clock(self) -> Clock:
+        """The books' clock: real time, days in BOOKS_TIMEZONE."""
+        return Clock(zone=self.books_timezone)
 
     def require_slack(self) -> None:
         """`serve` needs the bot token, and the signing secret unless it runs in Socket Mode."""

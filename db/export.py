@@ -118,6 +118,11 @@ def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Accounts open on the first transaction's date; in a ledger with none, on a fixed early day
+# (the export does not depend on when it is run).
+FIRST_OPEN = dt.date(2000, 1, 1)
+
+
 def export_beancount(
     session: Session, out: TextIO, *, date_from: dt.date | None = None, date_to: dt.date | None = None
 ) -> int:
@@ -128,7 +133,7 @@ def export_beancount(
     """
     lines = list(_lines(session, date_from, date_to))
     accounts = list(session.scalars(select(Account).order_by(Account.code)))
-    first = date_from or min((line.header.effective_date for line in lines), default=dt.date.today())
+    first = date_from or min((line.header.effective_date for line in lines), default=date_to or FIRST_OPEN)
     out.write('option "title" "purchase-bot ledger"\n')
     if date_from or date_to:
         out.write(f"; period {date_from or 'start'} to {date_to or 'today'}\n")

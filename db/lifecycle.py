@@ -5,20 +5,15 @@ serialised already), so two people acting at once get exactly one outcome; the o
 was already decided. Posted entries are never changed: a void posts a reversing transaction.
 """
 
-import datetime as dt
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.clock import Clock
 from db.errors import AlreadyDecided, LedgerError, NotFound
 from db.models import JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.posting import Origin, Posted, balanced_entries, check_balanced
 
 MAX_REASON = 500
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def lock_header(session: Session, transaction_id: int) -> TransactionHeader:
@@ -48,7 +43,7 @@ def _decided_message(header: TransactionHeader) -> str:
     return f"Transaction {header.id} was already {header.status.value}{by}{when}"
 
 
-def approve(session: Session, transaction_id: int, *, by: str) -> Posted:
+def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> Posted:
     """Post a pending purchase's journal entries; the requester cannot approve their own."""
     header = lock_header(session, transaction_id)
     if header.status != Status.PENDING:
@@ -58,13 +53,13 @@ def approve(session: Session, transaction_id: int, *, by: str) -> Posted:
     details = list(
         session.scalars(select(TransactionDetail).where(TransactionDetail.transaction_id == header.id))
     )
-    header.status, header.decided_by, header.decided_at = Status.POSTED, by, _now()
+    header.status, header.decided_by, header.decided_at = Status.POSTED, by, clock.now()
     session.add_all(balanced_entries(header, details))
     session.flush()
     return Posted(header.id, header.status)
 
 
-def reject(session: Session, transaction_id: int, *, by: str, reason: str) -> Posted:
+def reject(session: Session, transaction_id: int, *, by: str, reason: str, clock: Clock) -> Posted:
     """Refuse a pending purchase for good; it can never be posted."""
     note = _reason(reason, "rejected")
     header = lock_header(session, transaction_id)
@@ -73,14 +68,14 @@ def reject(session: Session, transaction_id: int, *, by: str, reason: str) -> Po
     header.status, header.decided_by, header.decided_at, header.decision_note = (
         Status.REJECTED,
         by,
-        _now(),
+        clock.now(),
         note,
     )
     session.flush()
     return Posted(header.id, header.status)
 
 
-def void(session: Session, transaction_id: int, *, reason: str, origin: Origin) -> Posted:
+def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, clock: Clock) -> Posted:
     """Post the reversing entries of a posted transaction and mark it void; returns the reversal."""
     note = _reason(reason, "voided")
     header = lock_header(session, transaction_id)
@@ -97,7 +92,7 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin) 
             f"Transaction {header.id} is itself the void of {header.reverses_id} and cannot be voided"
         )
     reversal = TransactionHeader(
-        effective_date=dt.date.today(),
+        effective_date=clock.today(),
         description=f"Void of transaction {header.id}: {note}"[:200],
         vendor=header.vendor,
         currency=header.currency,
@@ -123,7 +118,7 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin) 
     header.status, header.voided_by, header.voided_at, header.void_reason = (
         Status.VOIDED,
         origin.user or origin.source,
-        _now(),
+        clock.now(),
         note,
     )
     session.flush()

@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from db.clock import Clock
 from db.errors import LedgerError
 from db.models import Announcement
 
@@ -36,38 +37,34 @@ _SENT = (
 )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _waiting() -> ColumnElement[bool]:
     return and_(Announcement.sent_at.is_(None), Announcement.given_up_at.is_(None))
 
 
-def hold_new(session: Session, transaction_id: int, *, hold: dt.timedelta = HOLD) -> None:
+def hold_new(session: Session, transaction_id: int, *, clock: Clock, hold: dt.timedelta = HOLD) -> None:
     """Promise to announce `transaction_id`, held by the caller for `hold`."""
     session.connection().execute(
-        _HOLD_NEW, {"transaction_id": transaction_id, "due_at": _now() + hold, "attempts": 1}
+        _HOLD_NEW, {"transaction_id": transaction_id, "due_at": clock.now() + hold, "attempts": 1}
     )
 
 
-def give_up_worn_out(session: Session) -> None:
+def give_up_worn_out(session: Session, *, clock: Clock) -> None:
     """Stop trying rows that used up their attempts without an answer (their senders kept dying)."""
     session.execute(
         update(Announcement)
         .where(_waiting(), Announcement.attempts >= ATTEMPTS)
-        .values(given_up_at=_now(), last_error="no answer after every attempt"),
+        .values(given_up_at=clock.now(), last_error="no answer after every attempt"),
         execution_options={"synchronize_session": False},
     )
 
 
-def take_next(session: Session, *, hold: dt.timedelta = HOLD) -> int | None:
+def take_next(session: Session, *, clock: Clock, hold: dt.timedelta = HOLD) -> int | None:
     """Hold the longest-due announcement that nobody holds; its transaction ID, or None.
 
     A row another transaction is taking at the same moment is skipped (SKIP LOCKED on PostgreSQL;
     SQLite writes one transaction at a time), so two sweeps never take the same row.
     """
-    now = _now()
+    now = clock.now()
     due = (
         select(Announcement.transaction_id)
         .where(_waiting(), Announcement.due_at <= now)
@@ -84,9 +81,11 @@ def take_next(session: Session, *, hold: dt.timedelta = HOLD) -> int | None:
     )
 
 
-def sent(session: Session, transaction_id: int, channel: str, message_ref: str | None) -> None:
+def sent(
+    session: Session, transaction_id: int, channel: str, message_ref: str | None, *, clock: Clock
+) -> None:
     session.connection().execute(
-        _SENT, {"id": transaction_id, "at": _now(), "channel": channel, "ref": message_ref}
+        _SENT, {"id": transaction_id, "at": clock.now(), "channel": channel, "ref": message_ref}
     )
 
 
@@ -94,23 +93,23 @@ def find(session: Session, transaction_id: int) -> Announcement | None:
     return session.get(Announcement, transaction_id)
 
 
-def retry_later(session: Session, transaction_id: int, error: str) -> bool:
+def retry_later(session: Session, transaction_id: int, error: str, *, clock: Clock) -> bool:
     """Try again after a pause that doubles with each attempt; False when it has had its attempts."""
     row = session.get_one(Announcement, transaction_id, with_for_update=True)
     row.last_error = error[:200]
     if row.attempts >= ATTEMPTS:
-        row.given_up_at = _now()
+        row.given_up_at = clock.now()
         return False
-    row.due_at = _now() + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_LONGEST)
+    row.due_at = clock.now() + min(RETRY_FIRST * 2 ** (row.attempts - 1), RETRY_LONGEST)
     return True
 
 
-def give_up(session: Session, transaction_id: int, error: str) -> None:
+def give_up(session: Session, transaction_id: int, error: str, *, clock: Clock) -> None:
     """Stop trying: retrying cannot help (the channel is gone, the token revoked)."""
     session.execute(
         update(Announcement)
         .where(Announcement.transaction_id == transaction_id)
-        .values(given_up_at=_now(), last_error=error[:200]),
+        .values(given_up_at=clock.now(), last_error=error[:200]),
         execution_options={"synchronize_session": False},
     )
 
@@ -124,7 +123,7 @@ def undelivered(session: Session) -> list[Announcement]:
     )
 
 
-def resend(session: Session, transaction_ids: list[int] | None = None) -> list[int]:
+def resend(session: Session, transaction_ids: list[int] | None = None, *, clock: Clock) -> list[int]:
     """Give up no more on given-up announcements (all, or those of `transaction_ids`): due now with
     fresh attempts, for instance once the bot is in the channel; the next sweep sends them. Those
     still being tried are left alone: a running bot may be sending one this moment."""
@@ -139,6 +138,6 @@ def resend(session: Session, transaction_ids: list[int] | None = None) -> list[i
             )
         rows = [row for row in rows if row.transaction_id in wanted]
     for row in rows:
-        row.given_up_at, row.attempts, row.due_at = None, 0, _now()
+        row.given_up_at, row.attempts, row.due_at = None, 0, clock.now()
     session.flush()
     return [row.transaction_id for row in rows]

@@ -55,13 +55,6 @@ class Filter:
     not_created_by: str | None = None
 
 
-def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day of `day`'s month."""
-    first = day.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
-
-
 def _conditions(f: Filter) -> list[ColumnElement[bool]]:
     h = TransactionHeader
     conds: list[ColumnElement[bool]] = [h.reverses_id.is_(None)]

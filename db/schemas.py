@@ -150,7 +150,7 @@ class Purchase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, loc_by_alias=False)
 
     description: Annotated[Text, Field(min_length=1, max_length=200)]
-    date: dt.date = Field(default_factory=dt.date.today)
+    date: dt.date
     vendor: Annotated[Annotated[str, Field(max_length=100)] | None, BeforeValidator(_optional_text)] = None
     currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     items: Annotated[list[PurchaseItem], Field(min_length=1, max_length=MAX_ITEMS)]
@@ -265,8 +265,11 @@ def _friendly(error: Any) -> FieldError:
     return FieldError(loc, message)
 
 
-def parse_purchase(data: Any) -> Purchase:
-    """Validate raw input (a dict from JSON or from a Slack modal) into a `Purchase`."""
+def parse_purchase(data: Any, *, today: dt.date) -> Purchase:
+    """Validate raw input (a dict from JSON or from a Slack modal) into a `Purchase`; one without a
+    date is dated `today` (the books' day, from `db.clock`)."""
+    if isinstance(data, dict) and "date" not in data:
+        data = {**data, "date": today}
     try:
         return Purchase.model_validate(data)
     except ValidationError as exc:

@@ -51,17 +51,21 @@ def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | Non
         # A timeout may have landed; sending again risks a second message, never a missing one.
         return _failed(deps, receipt.id, f"Slack did not answer: {type(exc).__name__}", retry=True)
     channel = deps.channel
-    _settle(deps, receipt.id, lambda s: outbox.sent(s, receipt.id, channel, response.get("ts")))
+    _settle(
+        deps, receipt.id, lambda s: outbox.sent(s, receipt.id, channel, response.get("ts"), clock=deps.clock)
+    )
     return None
 
 
 def _failed(deps: Deps, transaction_id: int, error: str, *, retry: bool) -> str:
     log.warning("announcing transaction %s in %s failed: %s", transaction_id, deps.channel, error)
     shown = "Slack did not answer" if error.startswith("Slack did not answer") else error
-    if retry and _settle(deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error)):
+    if retry and _settle(
+        deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error, clock=deps.clock)
+    ):
         return f"The purchase is saved; the team channel will be told when Slack answers ({shown})."
     if not retry:
-        _settle(deps, transaction_id, lambda s: outbox.give_up(s, transaction_id, error))
+        _settle(deps, transaction_id, lambda s: outbox.give_up(s, transaction_id, error, clock=deps.clock))
     return f"The purchase is saved, but the team channel could not be told ({shown})."
 
 
@@ -83,11 +87,11 @@ def sweep(deps: Deps, client: WebClient, *, most: int = 20) -> int:
     past its hold (when another process could take the rest again).
     """
     with deps.sessions.begin() as session:
-        outbox.give_up_worn_out(session)
+        outbox.give_up_worn_out(session, clock=deps.clock)
     taken = 0
     while taken < most:
         with deps.sessions.begin() as session:
-            transaction_id = outbox.take_next(session, hold=deps.announce_hold)
+            transaction_id = outbox.take_next(session, clock=deps.clock, hold=deps.announce_hold)
         if transaction_id is None:
             break
         taken += 1
@@ -106,7 +110,9 @@ def _send_taken(deps: Deps, client: WebClient, transaction_id: int) -> None:
         # Whatever went wrong, the row is tried again later, with the backoff and its attempts.
         log.exception("announcing transaction %s failed", transaction_id)
         error = f"{type(exc).__name__}: {exc}"
-        _settle(deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error))
+        _settle(
+            deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error, clock=deps.clock)
+        )
 
 
 class Sweeper:

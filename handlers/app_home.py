@@ -1,6 +1,5 @@
 """The App Home tab: published on app_home_opened and again for everyone a change concerns."""
 
-import datetime as dt
 import functools
 import logging
 from collections.abc import Iterable
@@ -11,7 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
-from db.queries import Filter, awaiting_approval, list_purchases, month_bounds, movements
+from db.clock import month_bounds
+from db.queries import Filter, awaiting_approval, list_purchases, movements
 from handlers.deps import Deps, deps_of
 from handlers.lifecycle_views import home_view
 from handlers.permissions import is_approver, may_record
@@ -31,8 +31,8 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
     publish_home(deps_of(context), client, str(event["user"]))
 
 
-def build_home(deps: Deps, client: WebClient, user: str, *, today: dt.date | None = None) -> dict[str, Any]:
-    day = today or dt.date.today()
+def build_home(deps: Deps, client: WebClient, user: str) -> dict[str, Any]:
+    day = deps.clock.today()
     approver = is_approver(deps, client, user)
     first, last = month_bounds(day)
     with deps.sessions.begin() as session:

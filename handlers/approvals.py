@@ -249,7 +249,7 @@ def approve_clicked(
     user, tx = acting
     try:
         with deps.sessions.begin() as session:
-            lifecycle.approve(session, tx, by=user)
+            lifecycle.approve(session, tx, by=user, clock=deps.clock)
             receipt, audit = load_state(session, tx)
     except AlreadyDecided:
         now = current_audit(deps, tx)
@@ -312,7 +312,7 @@ def reject_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context:
 
     def work() -> tuple[Receipt, Audit]:
         with deps.sessions.begin() as session:
-            lifecycle.reject(session, tx, by=user, reason=reason)
+            lifecycle.reject(session, tx, by=user, reason=reason, clock=deps.clock)
             return load_state(session, tx)
 
     def view_of(result: tuple[Receipt, Audit] | Exception) -> dict[str, Any]:

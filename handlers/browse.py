@@ -9,9 +9,10 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 
+from db.clock import month_bounds
 from db.errors import NotFound
 from db.models import Status
-from db.queries import PAGE_SIZE, Filter, list_purchases, month_bounds
+from db.queries import PAGE_SIZE, Filter, list_purchases
 from handlers.approvals import DB_DOWN, load_state
 from handlers.deps import Deps, deps_of
 from handlers.lifecycle_views import ACTION_PAGE, LIST_KINDS, list_message, read_page_value, show_message
@@ -84,7 +85,7 @@ def list_command(
     try:
         with deps.sessions.begin() as session:
             page = list_purchases(
-                session, filter_for(kind, user, dt.date.today()), offset=offset, limit=PAGE_SIZE
+                session, filter_for(kind, user, deps.clock.today()), offset=offset, limit=PAGE_SIZE
             )
     except DBAPIError:
         log.warning("list %s failed: database error", kind, exc_info=True)

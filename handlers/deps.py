@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import outbox
 from db.accounts import list_accounts
+from db.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Deps:
     sessions: sessionmaker[Session]
     chart: ChartCache
     executor: ThreadPoolExecutor
+    clock: Clock = field(default_factory=Clock)
     default_currency: str = "USD"
     channel: str | None = None
     # How long a view_submission may wait for the database before it answers "Posting..."

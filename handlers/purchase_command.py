@@ -1,7 +1,6 @@
 """`/purchase`: open the form (empty, or filled from quick-entry text), show help, or dispatch
 `show ID`, `void ID reason...` and `list [mine|pending|this month]`."""
 
-import datetime as dt
 import logging
 import re
 from typing import Any
@@ -94,7 +93,7 @@ def open_purchase(
     rows = list(range(len(values.items)))
     meta = ModalMeta(rows=rows, next_row=len(rows), channel=body.get("channel_id"))
     view = build_purchase_modal(
-        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=dt.date.today()
+        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=deps.clock.today()
     )
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -1,6 +1,5 @@
 """The purchase modal: add and remove item rows, and the submission that posts the purchase."""
 
-import datetime as dt
 import logging
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -59,7 +58,7 @@ def _redraw(client: WebClient, view: dict[str, Any], deps: Deps, values: FormVal
         values=values,
         meta=meta,
         default_currency=deps.default_currency,
-        today=dt.date.today(),
+        today=deps.clock.today(),
     )
     try:
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
@@ -108,7 +107,7 @@ def submit_purchase(
     data.setdefault("currency", deps.default_currency)
     errors = missing_selects(values)
     try:
-        purchase = parse_purchase(data)
+        purchase = parse_purchase(data, today=deps.clock.today())
     except InvalidPurchase as exc:
         errors = errors + exc.errors
     if errors:
@@ -161,7 +160,7 @@ def _final_view(
         values=values,
         meta=meta,
         default_currency=deps.default_currency,
-        today=dt.date.today(),
+        today=deps.clock.today(),
         notice=notice,
     )
 

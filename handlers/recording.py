@@ -77,7 +77,7 @@ def record(deps: Deps, purchase: Purchase, origin: Origin) -> Outcome:
             if posted.written is not None:
                 receipt = Receipt.of_written(posted.written)
                 if deps.channel is not None:
-                    hold_new(session, posted.id, hold=deps.announce_hold)
+                    hold_new(session, posted.id, clock=deps.clock, hold=deps.announce_hold)
                     # Half the hold: room for the message's own retries before a sweep may start.
                     announce_by = time.monotonic() + deps.announce_hold.total_seconds() / 2
             else:

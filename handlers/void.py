@@ -77,7 +77,7 @@ def void_purchase(
                 if not approver:
                     return VoidOutcome(False, refused(user, f"void of transaction {tx}", NOT_VOIDER))
             origin = Origin(source="slack", user=user, team=team, channel=channel)
-            lifecycle.void(session, tx, reason=reason, origin=origin)
+            lifecycle.void(session, tx, reason=reason, origin=origin, clock=deps.clock)
             receipt, audit = load_state(session, tx)
     except AlreadyDecided as exc:
         now = current_audit(deps, tx)

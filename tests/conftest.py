@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.accounts import seed_default_chart
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory
+from tests.clock import SetClock
 
 PG_ADMIN = os.environ.get("PURCHASE_BOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -157,3 +158,9 @@ def sqlite_module_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     migrate_and_seed(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def clock() -> SetClock:
+    """The books' clock at noon UTC on BOOKS_DAY, running on from there; `clock.set(...)` moves it."""
+    return SetClock()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.posting import Origin, Posted, post_purchase
 from db.schemas import Purchase, parse_purchase
 from db.session import make_session_factory
+from tests.clock import BOOKS_DAY
 
 ZERO_ROWS = {"transaction_headers": 0, "transaction_details": 0, "journal_entries": 0}
 
@@ -21,7 +22,7 @@ def purchase_data(**overrides: Any) -> dict[str, Any]:
     """A valid purchase as raw input; keyword arguments replace or add top-level fields."""
     data: dict[str, Any] = {
         "description": "Printer paper",
-        "date": "2026-11-20",
+        "date": BOOKS_DAY.isoformat(),
         "vendor": "Paper Co",
         "currency": "USD",
         "items": [
@@ -41,7 +42,7 @@ def item(
 
 
 def make_purchase(**overrides: Any) -> Purchase:
-    return parse_purchase(purchase_data(**overrides))
+    return parse_purchase(purchase_data(**overrides), today=BOOKS_DAY)
 
 
 def post(

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import URL
 
 from db import lifecycle, outbox
+from db.clock import Clock
 from db.models import Announcement
 from db.posting import Origin
 from db.schemas import parse_purchase
@@ -22,6 +23,7 @@ from db.session import make_session_factory
 from handlers.announcements import sweep
 from handlers.deps import ChartCache, Deps
 from handlers.recording import Outcome, notify_channel, record
+from tests.clock import CLOCK
 from tests.helpers import purchase_data, until
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
@@ -60,17 +62,18 @@ def _utc(value: dt.datetime) -> dt.datetime:
 def _due_now(engine: Engine) -> None:
     """As if the hold and the pause before the next try had passed."""
     with engine.begin() as conn:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        past = CLOCK.now() - dt.timedelta(seconds=1)
         conn.execute(update(Announcement).values(due_at=past))
 
 
-def _sweeper_deps(engine: Engine, hold: float = 60) -> Deps:
+def _sweeper_deps(engine: Engine, hold: float = 60, clock: Clock = CLOCK) -> Deps:
     sessions = make_session_factory(engine)
     return Deps(
         sessions=sessions,
         chart=ChartCache(sessions),
         executor=ThreadPoolExecutor(1),
         channel=CHANNEL,
+        clock=clock,
         announce_hold=dt.timedelta(seconds=hold),
     )
 
@@ -103,7 +106,7 @@ def test_an_announcement_slack_failed_is_sent_by_a_later_sweep(bot: Bot) -> None
     row = _rows(bot.engine)[tx]
     assert row.sent_at is None
     assert row.last_error == "internal_error"
-    assert _utc(row.due_at) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)  # not hammered at once
+    assert _utc(row.due_at) > CLOCK.now() + dt.timedelta(seconds=20)  # not hammered at once
 
     deps = _sweeper_deps(bot.engine)
     assert sweep(deps, _client(bot.fake)) == 0  # not due yet
@@ -125,7 +128,7 @@ def test_a_late_announcement_shows_the_purchase_as_it_stands_now(bot: Bot) -> No
     tx = _post(bot)
     bot.fake.wait_for("views.update")
     with make_session_factory(bot.engine).begin() as session:
-        lifecycle.void(session, tx, reason="bought twice", origin=Origin("slack", user="U999"))
+        lifecycle.void(session, tx, reason="bought twice", origin=Origin("slack", user="U999"), clock=CLOCK)
     _due_now(bot.engine)
     assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
     message = bot.fake.calls_to("chat.postMessage")[-1].params
@@ -227,7 +230,9 @@ def fake() -> Iterator[FakeSlackApi]:
 
 def _record(deps: Deps, key: str) -> Outcome:
     """A purchase recorded as a submission records it (its announcement held), not yet announced."""
-    outcome = record(deps, parse_purchase(purchase_data(idempotency_key=key)), Origin("slack", "U1"))
+    outcome = record(
+        deps, parse_purchase(purchase_data(idempotency_key=key), today=CLOCK.today()), Origin("slack", "U1")
+    )
     assert outcome.receipt is not None
     return outcome
 
@@ -263,7 +268,7 @@ def test_a_sweep_that_fails_unexpectedly_tries_again_later(
     assert row.sent_at is None
     assert row.given_up_at is None
     assert row.last_error == "RuntimeError: not today"
-    assert _utc(row.due_at) > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=20)  # with the backoff
+    assert _utc(row.due_at) > CLOCK.now() + dt.timedelta(seconds=20)  # with the backoff
     monkeypatch.undo()
     _due_now(engine)
     assert sweep(deps, _client(fake)) == 1
@@ -337,7 +342,8 @@ def test_undelivered_announcements_are_listed_and_resent_from_the_cli(bot: Bot, 
 
     # Someone invites the bot to the channel, then:
     assert "1 announcement(s) queued" in ok(run(tmp_path, "announcements", "resend", str(tx), url=url))
-    assert sweep(_sweeper_deps(bot.engine), _client(bot.fake)) == 1
+    # The CLI ran on the system clock; so does the running bot that sweeps the row it queued.
+    assert sweep(_sweeper_deps(bot.engine, clock=Clock()), _client(bot.fake)) == 1
     assert _rows(bot.engine)[tx].sent_at is not None
     assert f"#{tx}" in bot.fake.calls_to("chat.postMessage")[-1].params["text"]
     assert "Every announcement has been delivered." in ok(run(tmp_path, "announcements", "list", url=url))

@@ -17,6 +17,7 @@ from db.posting import Origin, Posted, post_purchase
 from db.reports import BalanceRow, account_balance, trial_balance, verify, verify_balances
 from db.schemas import parse_purchase
 from db.session import make_engine, make_session_factory
+from tests.clock import BOOKS_DAY, CLOCK
 from tests.conftest import _admin, _drop, _pg_url, migrate_and_seed
 
 ACCOUNTS = ("1100", "1500", "6100", "6200", "6300")
@@ -36,7 +37,8 @@ def purchase(n: int, *, currency: str = "USD", payer: str = "1000", key: str | N
                 {"name": "A", "quantity": n % 3 + 1, "unit_price": price, "account": ACCOUNTS[n % 5]},
                 {"name": "B", "quantity": 1, "unit_price": price, "account": ACCOUNTS[(n + 2) % 5]},
             ],
-        }
+        },
+        today=BOOKS_DAY,
     )
 
 
@@ -85,11 +87,11 @@ def test_balances_after_void_and_replay(factory: sessionmaker[Session]) -> None:
     posted = [post(factory, n, key=f"k-{n}") for n in range(6)]
     assert post(factory, 0, key="k-0").replayed
     with factory.begin() as session:
-        void(session, posted[2].id, reason="typo", origin=Origin(source="test"))
+        void(session, posted[2].id, reason="typo", origin=Origin(source="test"), clock=CLOCK)
     assert_balances_match(factory)
     with factory.begin() as session:
         before = {(r.code, r.currency): (r.debit, r.credit) for r in trial_balance(session).rows}
-        void(session, posted[3].id, reason="duplicate", origin=Origin(source="test"))
+        void(session, posted[3].id, reason="duplicate", origin=Origin(source="test"), clock=CLOCK)
     with factory.begin() as session:
         after = {(r.code, r.currency): (r.debit, r.credit) for r in trial_balance(session).rows}
     assert after != before
@@ -166,7 +168,7 @@ def _post_at_0001_then_upgrade(engine: Engine) -> sessionmaker[Session]:
     for n in range(10):
         post(factory, n)
     with factory.begin() as session:
-        void(session, 3, reason="typo", origin=Origin(source="test"))
+        void(session, 3, reason="typo", origin=Origin(source="test"), clock=CLOCK)
     upgrade(engine)
     return factory
 

@@ -17,6 +17,7 @@ from db.posting import Origin, Posted
 from db.reports import count_rows, get_transaction, trial_balance, verify
 from db.schemas import Purchase
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.helpers import item, make_purchase, post
 
 T = TypeVar("T")
@@ -125,7 +126,7 @@ def test_two_people_voiding_at_once_get_one_void(pg_engine: Engine) -> None:
 
     def void_it(i: int) -> Posted:
         with factory.begin() as session:
-            return void(session, original, reason=f"reason {i}", origin=Origin(user=f"U{i}"))
+            return void(session, original, reason=f"reason {i}", origin=Origin(user=f"U{i}"), clock=CLOCK)
 
     results = together(6, void_it)
     done = [r for r in results if isinstance(r, Posted)]
@@ -144,7 +145,7 @@ def test_two_approvers_at_once_get_one_approval(pg_engine: Engine) -> None:
 
     def approve_it(i: int) -> Posted:
         with factory.begin() as session:
-            return approve(session, pending, by=f"U{i + 1}")
+            return approve(session, pending, by=f"U{i + 1}", clock=CLOCK)
 
     results = together(6, approve_it)
     assert sum(isinstance(r, Posted) for r in results) == 1

@@ -21,6 +21,7 @@ from db.money import from_minor
 from db.posting import Origin
 from db.reports import trial_balance
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.helpers import item, make_purchase, post
 
 BIN = Path(sys.executable).parent
@@ -62,9 +63,15 @@ def _books(engine: Engine) -> dict[str, int]:
     ids["rejected"] = post(factory, make_purchase(description="Yacht"), SLACK, pending=True).id
     ids["pending"] = post(factory, make_purchase(description="Pending"), SLACK, pending=True).id
     with factory.begin() as session:
-        void(session, ids["voided"], reason="typed twice", origin=Origin(source="slack", user="U111"))
-        approve(session, ids["approved"], by="U201")
-        reject(session, ids["rejected"], by="U201", reason="no")
+        void(
+            session,
+            ids["voided"],
+            reason="typed twice",
+            origin=Origin(source="slack", user="U111"),
+            clock=CLOCK,
+        )
+        approve(session, ids["approved"], by="U201", clock=CLOCK)
+        reject(session, ids["rejected"], by="U201", reason="no", clock=CLOCK)
     return ids
 
 

@@ -12,6 +12,7 @@ from db.models import Status
 from db.posting import Origin
 from db.reports import count_rows, get_transaction, trial_balance, verify
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.helpers import in_session, item, make_purchase, post
 
 ALICE = Origin(source="slack", user="U0ALICE")
@@ -31,7 +32,7 @@ def test_void_posts_the_reversal_and_marks_the_original(factory: sessionmaker[Se
     original = post(factory, purchase, ALICE).id
     with factory.begin() as session:
         before = count_rows(session)
-        reversal = void(session, original, reason="  Entered   twice ", origin=BOB)
+        reversal = void(session, original, reason="  Entered   twice ", origin=BOB, clock=CLOCK)
     assert reversal.status is Status.POSTED
     assert reversal.id != original
 
@@ -72,19 +73,17 @@ def test_void_posts_the_reversal_and_marks_the_original(factory: sessionmaker[Se
 def test_second_void_is_refused_naming_who_when_and_why(factory: sessionmaker[Session]) -> None:
     original = post(factory, make_purchase()).id
     with factory.begin() as session:
-        void(session, original, reason="duplicate", origin=BOB)
+        void(session, original, reason="duplicate", origin=BOB, clock=CLOCK)
     with factory.begin() as session:
         rows = count_rows(session)
         voided_at = get_transaction(session, original).voided_at
     assert voided_at is not None
     with pytest.raises(AlreadyDecided) as info, factory.begin() as session:
-        void(session, original, reason="again", origin=ALICE)
+        void(session, original, reason="again", origin=ALICE, clock=CLOCK)
     assert str(info.value) == (
         f"Transaction {original} was already voided by U0BOB on {voided_at:%Y-%m-%d %H:%M} UTC: duplicate"
     )
-    assert abs(voided_at.replace(tzinfo=None) - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(
-        minutes=5
-    )
+    assert abs(voided_at.replace(tzinfo=None) - CLOCK.now().replace(tzinfo=None)) < dt.timedelta(minutes=5)
     with factory.begin() as session:
         assert count_rows(session) == rows
 
@@ -92,7 +91,7 @@ def test_second_void_is_refused_naming_who_when_and_why(factory: sessionmaker[Se
 def test_void_without_a_user_records_the_source(factory: sessionmaker[Session]) -> None:
     original = post(factory, make_purchase()).id
     with factory.begin() as session:
-        void(session, original, reason="test", origin=Origin(source="cli"))
+        void(session, original, reason="test", origin=Origin(source="cli"), clock=CLOCK)
     with factory.begin() as session:
         assert get_transaction(session, original).voided_by == "cli"
 
@@ -100,15 +99,15 @@ def test_void_without_a_user_records_the_source(factory: sessionmaker[Session]) 
 def test_a_reversal_cannot_itself_be_voided(factory: sessionmaker[Session]) -> None:
     original = post(factory, make_purchase()).id
     with factory.begin() as session:
-        reversal = void(session, original, reason="wrong", origin=BOB).id
+        reversal = void(session, original, reason="wrong", origin=BOB, clock=CLOCK).id
     with pytest.raises(LedgerError, match=f"Transaction {reversal} is itself the void of {original}"):
-        in_session(factory, lambda session: void(session, reversal, reason="undo", origin=BOB))
+        in_session(factory, lambda session: void(session, reversal, reason="undo", origin=BOB, clock=CLOCK))
 
 
 def test_pending_cannot_be_voided(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with pytest.raises(LedgerError) as info, factory.begin() as session:
-        void(session, pending, reason="no", origin=BOB)
+        void(session, pending, reason="no", origin=BOB, clock=CLOCK)
     assert (
         str(info.value) == f"Transaction {pending} is waiting for approval; reject it instead of voiding it"
     )
@@ -119,9 +118,9 @@ def test_pending_cannot_be_voided(factory: sessionmaker[Session]) -> None:
 def test_rejected_cannot_be_voided(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with factory.begin() as session:
-        reject(session, pending, by="U0BOB", reason="too expensive")
+        reject(session, pending, by="U0BOB", reason="too expensive", clock=CLOCK)
     with pytest.raises(LedgerError, match="was rejected and never posted; there is nothing to void"):
-        in_session(factory, lambda session: void(session, pending, reason="no", origin=BOB))
+        in_session(factory, lambda session: void(session, pending, reason="no", origin=BOB, clock=CLOCK))
 
 
 @pytest.mark.parametrize(
@@ -136,7 +135,7 @@ def test_rejected_cannot_be_voided(factory: sessionmaker[Session]) -> None:
 def test_void_needs_a_reason(factory: sessionmaker[Session], reason: str, message: str) -> None:
     original = post(factory, make_purchase()).id
     with pytest.raises(LedgerError) as info, factory.begin() as session:
-        void(session, original, reason=reason, origin=BOB)
+        void(session, original, reason=reason, origin=BOB, clock=CLOCK)
     assert str(info.value) == message
     with factory.begin() as session:
         assert get_transaction(session, original).status is Status.POSTED
@@ -144,14 +143,14 @@ def test_void_needs_a_reason(factory: sessionmaker[Session], reason: str, messag
 
 def test_void_of_unknown_transaction(factory: sessionmaker[Session]) -> None:
     with pytest.raises(NotFound, match="There is no transaction 424242"), factory.begin() as session:
-        void(session, 424242, reason="x", origin=BOB)
+        void(session, 424242, reason="x", origin=BOB, clock=CLOCK)
 
 
 def test_long_reason_is_kept_whole_and_the_reversal_description_fits(factory: sessionmaker[Session]) -> None:
     original = post(factory, make_purchase()).id
     reason = "r" * 500
     with factory.begin() as session:
-        reversal = void(session, original, reason=reason, origin=BOB).id
+        reversal = void(session, original, reason=reason, origin=BOB, clock=CLOCK).id
     with factory.begin() as session:
         assert get_transaction(session, original).void_reason == reason
         assert len(get_transaction(session, reversal).description) == 200
@@ -164,7 +163,7 @@ def test_approval_posts_the_entries_and_records_the_approver(factory: sessionmak
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     assert _entries(factory, pending) == []
     with factory.begin() as session:
-        result = approve(session, pending, by="U0BOB")
+        result = approve(session, pending, by="U0BOB", clock=CLOCK)
     assert (result.id, result.status) == (pending, Status.POSTED)
     with factory.begin() as session:
         header = get_transaction(session, pending)
@@ -178,7 +177,7 @@ def test_approval_posts_the_entries_and_records_the_approver(factory: sessionmak
 def test_self_approval_is_refused(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with pytest.raises(LedgerError) as info, factory.begin() as session:
-        approve(session, pending, by="U0ALICE")
+        approve(session, pending, by="U0ALICE", clock=CLOCK)
     assert str(info.value) == "You cannot approve your own purchase; another approver has to"
     with factory.begin() as session:
         assert get_transaction(session, pending).status is Status.PENDING
@@ -188,12 +187,12 @@ def test_self_approval_is_refused(factory: sessionmaker[Session]) -> None:
 def test_double_approval_is_refused_naming_who(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with factory.begin() as session:
-        approve(session, pending, by="U0BOB")
+        approve(session, pending, by="U0BOB", clock=CLOCK)
     with factory.begin() as session:
         rows = count_rows(session)
     for act in (
-        lambda s: approve(s, pending, by="U0CAROL"),
-        lambda s: reject(s, pending, by="U0CAROL", reason="late"),
+        lambda s: approve(s, pending, by="U0CAROL", clock=CLOCK),
+        lambda s: reject(s, pending, by="U0CAROL", reason="late", clock=CLOCK),
     ):
         with pytest.raises(
             AlreadyDecided, match=rf"Transaction {pending} was already posted by <@U0BOB> on "
@@ -206,7 +205,7 @@ def test_double_approval_is_refused_naming_who(factory: sessionmaker[Session]) -
 def test_rejection_is_final(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with factory.begin() as session:
-        result = reject(session, pending, by="U0BOB", reason="  not in budget ")
+        result = reject(session, pending, by="U0BOB", reason="  not in budget ", clock=CLOCK)
     assert result.status is Status.REJECTED
     with factory.begin() as session:
         header = get_transaction(session, pending)
@@ -217,8 +216,8 @@ def test_rejection_is_final(factory: sessionmaker[Session]) -> None:
         )
         assert header.entries == []
     for act in (
-        lambda s: approve(s, pending, by="U0CAROL"),
-        lambda s: reject(s, pending, by="U0CAROL", reason="again"),
+        lambda s: approve(s, pending, by="U0CAROL", clock=CLOCK),
+        lambda s: reject(s, pending, by="U0CAROL", reason="again", clock=CLOCK),
     ):
         with pytest.raises(AlreadyDecided, match=rf"Transaction {pending} was already rejected by <@U0BOB>"):
             in_session(factory, act)
@@ -229,18 +228,18 @@ def test_rejection_is_final(factory: sessionmaker[Session]) -> None:
 def test_reject_needs_a_reason(factory: sessionmaker[Session]) -> None:
     pending = post(factory, make_purchase(), ALICE, pending=True).id
     with pytest.raises(LedgerError, match="Say why the transaction is rejected"), factory.begin() as session:
-        reject(session, pending, by="U0BOB", reason=" ")
+        reject(session, pending, by="U0BOB", reason=" ", clock=CLOCK)
 
 
 def test_approving_a_posted_purchase_is_refused(factory: sessionmaker[Session]) -> None:
     posted = post(factory, make_purchase(), ALICE).id
     with pytest.raises(AlreadyDecided, match=f"Transaction {posted} was already posted$"):
-        in_session(factory, lambda session: approve(session, posted, by="U0BOB"))
+        in_session(factory, lambda session: approve(session, posted, by="U0BOB", clock=CLOCK))
 
 
 def test_approve_unknown(factory: sessionmaker[Session]) -> None:
     with pytest.raises(NotFound), factory.begin() as session:
-        approve(session, 999999, by="U0BOB")
+        approve(session, 999999, by="U0BOB", clock=CLOCK)
 
 
 def test_whole_lifecycle_commits_through_the_database_guards(engine: Engine) -> None:
@@ -249,11 +248,11 @@ def test_whole_lifecycle_commits_through_the_database_guards(engine: Engine) -> 
     to_approve = post(factory, make_purchase(), ALICE, pending=True).id
     to_reject = post(factory, make_purchase(), ALICE, pending=True).id
     with factory.begin() as session:
-        approve(session, to_approve, by="U0BOB")
+        approve(session, to_approve, by="U0BOB", clock=CLOCK)
     with factory.begin() as session:
-        reject(session, to_reject, by="U0BOB", reason="no")
+        reject(session, to_reject, by="U0BOB", reason="no", clock=CLOCK)
     with factory.begin() as session:
-        reversal = void(session, to_approve, reason="returned", origin=BOB).id
+        reversal = void(session, to_approve, reason="returned", origin=BOB, clock=CLOCK).id
     with factory.begin() as session:
         statuses = {tx: get_transaction(session, tx).status for tx in (to_approve, to_reject, reversal)}
         assert statuses == {to_approve: Status.VOIDED, to_reject: Status.REJECTED, reversal: Status.POSTED}

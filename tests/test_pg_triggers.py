@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from db.lifecycle import approve, reject, void
 from db.posting import Origin, post_purchase
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.helpers import make_purchase
 
 HEADER = (
@@ -69,9 +70,9 @@ def build_books(engine: Engine) -> dict[str, int]:
         to_reject = post_purchase(session, make_purchase(), Origin(user="U1"), pending=True).id
         to_approve = post_purchase(session, make_purchase(), Origin(user="U1"), pending=True).id
     with factory.begin() as session:
-        reversal = void(session, to_void, reason="typo", origin=Origin(user="U2")).id
-        reject(session, to_reject, by="U2", reason="not needed")
-        approve(session, to_approve, by="U2")
+        reversal = void(session, to_void, reason="typo", origin=Origin(user="U2"), clock=CLOCK).id
+        reject(session, to_reject, by="U2", reason="not needed", clock=CLOCK)
+        approve(session, to_approve, by="U2", clock=CLOCK)
     return {
         "posted": posted,
         "voided": to_void,
@@ -384,8 +385,8 @@ def build_sqlite_books(engine: Engine) -> dict[str, int]:
         pending = post_purchase(session, make_purchase(), Origin(user="U1"), pending=True).id
         to_reject = post_purchase(session, make_purchase(), Origin(user="U1"), pending=True).id
     with factory.begin() as session:
-        void(session, to_void, reason="typo", origin=Origin(user="U2"))
-        reject(session, to_reject, by="U2", reason="no")
+        void(session, to_void, reason="typo", origin=Origin(user="U2"), clock=CLOCK)
+        reject(session, to_reject, by="U2", reason="no", clock=CLOCK)
     return {"posted": posted, "voided": to_void, "pending": pending, "rejected": to_reject}
 
 

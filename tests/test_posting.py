@@ -15,6 +15,7 @@ from db.posting import Origin, balanced_entries, check_balanced, post_purchase
 from db.reports import count_rows, get_transaction, verify
 from db.schemas import parse_purchase
 from db.session import make_session_factory
+from tests.clock import BOOKS_DAY
 from tests.helpers import ZERO_ROWS, before_first_insert_into, item, make_purchase, post, purchase_data
 
 ARTICLE_EXAMPLE = {
@@ -32,7 +33,7 @@ def entries_by_code(header: TransactionHeader) -> list[tuple[str, int, int]]:
 
 
 def test_article_example_posts_with_default_accounts(factory: sessionmaker[Session]) -> None:
-    posted = post(factory, parse_purchase(ARTICLE_EXAMPLE))
+    posted = post(factory, parse_purchase(ARTICLE_EXAMPLE, today=BOOKS_DAY))
     assert posted.status is Status.POSTED
     assert not posted.replayed
     with factory.begin() as session:
@@ -291,7 +292,7 @@ def test_same_key_with_different_content_is_refused(
     with factory.begin() as session:
         before = count_rows(session)
     with pytest.raises(IdempotencyConflict) as info:
-        post(factory, parse_purchase(purchase_data(idempotency_key="k2", **change)))
+        post(factory, parse_purchase(purchase_data(idempotency_key="k2", **change), today=BOOKS_DAY))
     assert str(info.value) == (
         f"This submission was already recorded as transaction {first.id} with different details; "
         "nothing new was saved"

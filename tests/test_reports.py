@@ -15,6 +15,7 @@ from db.posting import Origin, post_purchase
 from db.reports import Problem, count_rows, get_transaction, trial_balance, verify
 from db.schemas import Purchase
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.helpers import item, make_purchase, post
 
 ITEM_ACCOUNTS = ["1100", "1500", "6100", "6200", "6300", "6400"]
@@ -112,7 +113,7 @@ def test_a_void_nets_every_account_to_zero(factory: sessionmaker[Session]) -> No
     keep = post(factory, make_purchase(items=[item(unit_price="7.00")])).id
     drop = post(factory, make_purchase(items=[item(unit_price="100.00", account="1500")])).id
     with factory.begin() as session:
-        void(session, drop, reason="wrong", origin=Origin(user="U1"))
+        void(session, drop, reason="wrong", origin=Origin(user="U1"), clock=CLOCK)
     with factory.begin() as session:
         balances = {r.code: r.balance for r in trial_balance(session).rows}
         assert balances == {"1000": -700, "1500": 0, "6100": 700}
@@ -190,7 +191,13 @@ def test_verify_is_clean_on_good_books_and_names_broken_transactions_on_postgres
     factory = make_session_factory(pg_engine)
     good = post(factory, make_purchase()).id
     with factory.begin() as session:
-        void(session, post_purchase(session, make_purchase()).id, reason="x", origin=Origin(user="U1"))
+        void(
+            session,
+            post_purchase(session, make_purchase()).id,
+            reason="x",
+            origin=Origin(user="U1"),
+            clock=CLOCK,
+        )
     with factory.begin() as session:
         assert verify(session) == []
 
@@ -221,6 +228,6 @@ def test_verify_is_clean_after_posting_voiding_and_approving(factory: sessionmak
     rng = random.Random(7)
     ids: list[Any] = [post(factory, random_purchase(rng, n)).id for n in range(5)]
     with factory.begin() as session:
-        void(session, ids[0], reason="x", origin=Origin(user="U1"))
+        void(session, ids[0], reason="x", origin=Origin(user="U1"), clock=CLOCK)
     with factory.begin() as session:
         assert verify(session) == []

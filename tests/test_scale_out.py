@@ -5,7 +5,6 @@ Every distinct purchase is recorded exactly once, every duplicate is answered wi
 every request is acknowledged within Slack's 3 seconds, and the books verify and balance.
 """
 
-import datetime as dt
 import json
 import random
 import subprocess
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from db.models import Announcement, TransactionHeader
 from handlers.deps import AccountOption
 from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from tests.clock import BOOKS_DAY
 from tests.helpers import until
 from tests.serving import BIN, bot_env, free_port, serve
 from tests.slack import requests as slack
@@ -50,7 +50,7 @@ def _view(n: int) -> dict[str, Any]:
         items=[ItemValues(f"Item {n}", str(1 + n % 5), f"{1 + n % 997}.{n % 100:02d}", "1100")],
     )
     return build_purchase_modal(
-        ACCOUNTS, values=values, meta=ModalMeta([0], 1), default_currency="USD", today=dt.date.today()
+        ACCOUNTS, values=values, meta=ModalMeta([0], 1), default_currency="USD", today=BOOKS_DAY
     )
 
 

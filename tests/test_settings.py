@@ -18,6 +18,7 @@ NAMES = [
     "APPROVERS",
     "PURCHASE_ALLOWED_USERS",
     "DEFAULT_CURRENCY",
+    "BOOKS_TIMEZONE",
 ]
 
 
@@ -95,3 +96,13 @@ def test_serving_needs_slack_credentials() -> None:
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
         Settings(_env_file=None, slack_bot_token="xoxb-1").require_slack()
     Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack()
+
+
+def test_books_timezone_is_an_iana_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert str(load_settings().books_timezone) == "UTC"
+    monkeypatch.setenv("BOOKS_TIMEZONE", "Asia/Jakarta")
+    assert str(load_settings().clock().zone) == "Asia/Jakarta"
+    monkeypatch.setenv("BOOKS_TIMEZONE", "Jakarta +7")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith("BOOKS_TIMEZONE: 'Jakarta +7' is not an IANA time zone name")

@@ -100,16 +100,6 @@ def _dms(bot: Bot, user: str, count: int = 1) -> list[Call]:
     raise AssertionError(f"no DM to {user}: {[c.params for c in bot.fake.calls_to('chat.postMessage')]}")
 
 
-def _published(bot: Bot, user: str, containing: str = "") -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for call in reversed(bot.fake.calls_to("views.publish")):
-            if call.params.get("user_id") == user and containing in json.dumps(call.params["view"]):
-                return call.params["view"]  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"no Home tab published for {user} containing {containing!r}")
-
-
 def _submit_pending_via_modal(bot: Bot) -> int:
     view, view_id = bot.open_modal()
     bot.interact(slack.block_action(view, view_id, "add_item", "add"))
@@ -165,7 +155,7 @@ def test_approve_posts_updates_the_message_and_tells_the_requester(bot: Bot) -> 
     dm = _dms(bot, "U111")[0].params["text"]
     assert f"#{tx}" in dm
     assert "approved by <@U201>" in dm
-    assert f"#{tx}" in json.dumps(_published(bot, "U111", "posted"))
+    assert f"#{tx}" in json.dumps(bot.published_home("U111", "posted"))
 
 
 def test_reject_asks_why_then_records_who_and_why(bot: Bot) -> None:
@@ -376,24 +366,11 @@ def test_approvers_may_be_a_user_group(pg_engine: Engine) -> None:
         assert _header(bot, tx).decided_by == "U777"
 
 
-def _home_opened(bot: Bot, user: str) -> slack.Reply:
-    body = {
-        "token": "legacy-unused",
-        "team_id": "T1",
-        "api_app_id": "A1",
-        "type": "event_callback",
-        "event_id": f"Ev{time.time_ns()}",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home", "event_ts": "1.2"},
-    }
-    return slack.send(bot.events, json.dumps(body), content_type="application/json")
-
-
 def test_app_home_shows_recent_purchases_approvals_and_balances(bot: Bot) -> None:
     mine = _record(bot, "U111")
     waiting = _record(bot, "U111", pending=True, description="Big server")
-    assert _home_opened(bot, "U201").status == 200
-    home = _published(bot, "U201")
+    assert bot.home_opened("U201").status == 200
+    home = bot.published_home("U201")
     assert home["type"] == "home"
     text = json.dumps(home)
     assert "Waiting for your approval" in text
@@ -401,8 +378,8 @@ def test_app_home_shows_recent_purchases_approvals_and_balances(bot: Bot) -> Non
     assert _actions(home["blocks"])["approve_purchase"]["value"] == str(waiting)
     assert "Account balances" in text
 
-    assert _home_opened(bot, "U111").status == 200
-    own = json.dumps(_published(bot, "U111"))
+    assert bot.home_opened("U111").status == 200
+    own = json.dumps(bot.published_home("U111"))
     assert f"#{mine}" in own
     assert "Waiting for your approval" not in own  # not an approver
 
@@ -413,9 +390,9 @@ def test_app_home_shows_recent_purchases_approvals_and_balances(bot: Bot) -> Non
     payload.pop("response_url")
     assert bot.interact(payload).status == 200
     assert bot.fake.wait_for("chat.postMessage")[0].params is not None
-    after = json.dumps(_published(bot, "U201", "Nothing waits for you"))
+    after = json.dumps(bot.published_home("U201", "Nothing waits for you"))
     assert "Office Supplies" in after or "Equipment" in after
-    assert f"#{waiting}" in json.dumps(_published(bot, "U111", "posted"))
+    assert f"#{waiting}" in json.dumps(bot.published_home("U111", "posted"))
 
 
 def test_show_replies_ephemerally_with_the_purchase(bot: Bot) -> None:

@@ -15,6 +15,7 @@ from db.posting import post_purchase
 from db.reports import count_rows, get_transaction
 from db.schemas import parse_purchase
 from db.session import make_session_factory
+from tests.clock import BOOKS_DAY
 from tests.helpers import ZERO_ROWS, item, purchase_data
 
 Loc = tuple[str | int, ...]
@@ -250,7 +251,7 @@ def test_bad_input_is_refused_with_its_reason_and_nothing_is_written(
     with factory.begin() as session:
         _close_travel(session)
         with pytest.raises(InvalidPurchase) as info:
-            post_purchase(session, parse_purchase(data))
+            post_purchase(session, parse_purchase(data, today=BOOKS_DAY))
         assert [(e.loc, e.message) for e in info.value.errors] == expected
         # Refused before the first write, not merely rolled back afterwards.
         assert count_rows(session) == ZERO_ROWS
@@ -265,7 +266,7 @@ def test_bad_input_table_is_big_enough() -> None:
 def test_error_message_names_the_field_in_words() -> None:
     data = purchase_data(items=[item(), item(unit_price="-5")], description="")
     with pytest.raises(InvalidPurchase) as info:
-        parse_purchase(data)
+        parse_purchase(data, today=BOOKS_DAY)
     assert str(info.value) == "Description: must not be empty; Item 2 unit price: must be more than zero"
 
 
@@ -299,7 +300,7 @@ def test_unicode_emoji_and_sql_looking_text_are_stored_verbatim(engine: Engine) 
     data = purchase_data(**ODD_BUT_VALID)
     factory = make_session_factory(engine)
     with factory.begin() as session:
-        posted = post_purchase(session, parse_purchase(data))
+        posted = post_purchase(session, parse_purchase(data, today=BOOKS_DAY))
     with make_session_factory(engine).begin() as session:
         header = get_transaction(session, posted.id)
         assert header.description == ODD_BUT_VALID["description"]
@@ -333,7 +334,7 @@ def test_unicode_emoji_and_sql_looking_text_are_stored_verbatim(engine: Engine) 
 )
 def test_valid_edge_inputs_are_posted(factory: sessionmaker[Session], data: dict[str, Any]) -> None:
     with factory.begin() as session:
-        posted = post_purchase(session, parse_purchase(data))
+        posted = post_purchase(session, parse_purchase(data, today=BOOKS_DAY))
     with factory.begin() as session:
         header = get_transaction(session, posted.id)
         assert sum(d.subtotal for d in header.details) == header.total

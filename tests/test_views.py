@@ -24,6 +24,7 @@ from handlers.views import (
     build_result_view,
     escape,
 )
+from tests.clock import BOOKS_DAY
 from tests.slack.requests import state_of
 
 ACCOUNTS = [
@@ -96,7 +97,7 @@ def test_state_round_trip_into_the_ledger_input() -> None:
     assert meta.rows == [0, 2]
     assert meta.channel == "C1"
     data = purchase_input(values, key="slack:T1:V1")
-    purchase = parse_purchase(data)
+    purchase = parse_purchase(data, today=BOOKS_DAY)
     assert purchase.currency == "EUR"
     assert purchase.payment_account == "1010"
     assert [(i.name, i.quantity, i.unit_price, i.account) for i in purchase.items] == [

@@ -1,6 +1,8 @@
 """The real Bolt app behind a real HTTP server, wired to the fake Slack Web API."""
 
+import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +15,10 @@ from sqlalchemy import Engine
 from bot.app import create_app
 from bot.settings import Settings
 from bot.web import create_wsgi_app, database_health
+from db.clock import Clock
 from db.reports import count_rows
 from db.session import make_session_factory
+from tests.clock import CLOCK
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 
@@ -85,18 +89,34 @@ class Bot:
     ) -> slack.Reply:
         return self.interact(slack.view_submission(view, view_id, typed, **kw))
 
+    def home_opened(self, user: str) -> slack.Reply:
+        """The `app_home_opened` event Slack sends when `user` opens the bot's Home tab."""
+        return slack.send(
+            self.events, json.dumps(slack.home_opened_event(user)), content_type="application/json"
+        )
+
+    def published_home(self, user: str, containing: str = "") -> dict[str, Any]:
+        """The newest Home tab published for `user` that contains `containing`, waiting for it."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for call in reversed(self.fake.calls_to("views.publish")):
+                if call.params.get("user_id") == user and containing in json.dumps(call.params["view"]):
+                    return call.params["view"]  # type: ignore[no-any-return]
+            time.sleep(0.05)
+        raise AssertionError(f"no Home tab published for {user} containing {containing!r}")
+
     def rows(self) -> dict[str, int]:
         with make_session_factory(self.engine).begin() as session:
             return count_rows(session)
 
 
 @contextmanager
-def running_bot(engine: Engine, **overrides: Any) -> Iterator[Bot]:
+def running_bot(engine: Engine, *, clock: Clock = CLOCK, **overrides: Any) -> Iterator[Bot]:
     fake = FakeSlackApi().start()
     try:
         url = engine.url.render_as_string(hide_password=False)
         settings = bot_settings(fake.base_url, url, **overrides)
-        app = create_app(settings, engine)
+        app = create_app(settings, engine, clock=clock)
         with http_server(create_wsgi_app(app, database_health(engine))) as base:
             yield Bot(base, fake, engine)
     finally:

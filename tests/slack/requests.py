@@ -72,6 +72,18 @@ def command_body(text: str = "", *, user: str = "U111", channel: str = "C123", r
     )
 
 
+def home_opened_event(user: str) -> dict[str, Any]:
+    return {
+        "token": "legacy-unused",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home", "event_ts": "1.2"},
+    }
+
+
 def interaction_body(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
