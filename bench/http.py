@@ -7,7 +7,7 @@ It creates a scratch database (migrated, default chart; dropped afterwards), sta
 Web API (`tests.slack.fake_api`, in a process of its own) and `purchase-bot serve` as deployed
 (HTTP mode under gunicorn, `WEB_CONCURRENCY` workers of 32 threads; the README's default of 2
 unless `--workers` says otherwise), then sends signed `view_submission` requests, each a distinct
-purchase with a distinct view ID built with `handlers.views.build_purchase_modal`, from 1 and then
+purchase with a distinct view ID built with `handlers.blocks.purchase_form.build_purchase_modal`, from 1 and then
 20 concurrent clients (threads, a new connection per request, as from a load balancer). For every
 request it times the acknowledgement (request sent to HTTP reply read), and samples the RSS of the
 server's processes from /proc while the load runs.
@@ -49,8 +49,8 @@ from db.clock import system_time
 from db.models import TransactionHeader
 from db.reports import verify
 from db.session import make_engine, make_session_factory
-from handlers.deps import AccountOption
-from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from handlers.blocks.purchase_form import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from handlers.caches import AccountOption
 from tests.clock import BOOKS_DAY
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack

@@ -6,28 +6,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlalchemy import Engine
 
 import handlers
 from bot.settings import Settings
 from db.clock import Clock
 from db.session import database_url, make_engine, make_session_factory
-from handlers.announcements import Sweeper
-from handlers.deps import ChartCache, Deps
+from handlers.caches import ChartCache
+from handlers.context import Deps
+from handlers.slack_api import make_client
+from handlers.usecases.announcements import Sweeper
 
 log = logging.getLogger("purchase_bot")
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client, pointed at SLACK_API_URL, retrying 429 (after Retry-After) and 5xx."""
-    assert settings.slack_bot_token is not None
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=str(settings.slack_api_url), timeout=5
-    )
-    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(1)])
-    return client
 
 
 def make_app_engine(settings: Settings) -> Engine:
@@ -56,13 +46,14 @@ def create_app(
 ) -> App:
     """The wired app; with `sweep` (a serving process) it also sends held-over announcements."""
     settings.require_slack()
+    assert settings.slack_bot_token is not None
     engine = engine or make_app_engine(settings)
     sessions = make_session_factory(engine)
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     app = App(
-        client=make_client(settings),
+        client=make_client(settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)),
         signing_secret=signing_secret or "socket-mode",
         request_verification_enabled=signing_secret is not None,
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),

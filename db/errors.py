@@ -1,5 +1,10 @@
-"""Errors whose message is the reason, in words the person who typed the purchase understands."""
+"""Errors whose message is the reason, in words the person who typed the purchase understands.
 
+They carry the facts as values too (who decided, when), so a front end can say it its own way;
+`str(error)` is plain text, with no front end's markup.
+"""
+
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -45,12 +50,27 @@ class NotFound(LedgerError):
 
 
 class AlreadyDecided(LedgerError):
-    """A void, approval or rejection that was already done by someone else."""
+    """A void, approval or rejection of a transaction someone already decided: the decision as values."""
+
+    def __init__(
+        self,
+        transaction_id: int,
+        status: str,
+        *,
+        by: str | None = None,
+        at: dt.datetime | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.transaction_id, self.status, self.by, self.at, self.reason = transaction_id, status, by, at, reason
+        who = f" by {by}" if by else ""
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)  # SQLite gives back the UTC times it stores without their zone
+        self.at = at
+        when = f" on {at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if at else ""
+        why = f": {reason}" if reason else ""
+        super().__init__(f"Transaction {transaction_id} was already {status}{who}{when}{why}")
 
 
 class Unbalanced(LedgerError):
     pass
 
-
-class DatabaseUnavailable(LedgerError):
-    pass

@@ -37,17 +37,19 @@ def _reason(reason: str, what: str) -> str:
     return text
 
 
-def _decided_message(header: TransactionHeader) -> str:
-    when = f" on {header.decided_at:%Y-%m-%d %H:%M} UTC" if header.decided_at else ""
-    by = f" by <@{header.decided_by}>" if header.decided_by else ""
-    return f"Transaction {header.id} was already {header.status.value}{by}{when}"
+def _already_decided(header: TransactionHeader) -> AlreadyDecided:
+    if header.status == Status.VOIDED:
+        return AlreadyDecided(
+            header.id, "voided", by=header.voided_by, at=header.voided_at, reason=header.void_reason
+        )
+    return AlreadyDecided(header.id, header.status.value, by=header.decided_by, at=header.decided_at)
 
 
 def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> Posted:
     """Post a pending purchase's journal entries; the requester cannot approve their own."""
     header = lock_header(session, transaction_id)
     if header.status != Status.PENDING:
-        raise AlreadyDecided(_decided_message(header))
+        raise _already_decided(header)
     if header.created_by is not None and header.created_by == by:
         raise LedgerError("You cannot approve your own purchase; another approver has to")
     details = list(
@@ -64,7 +66,7 @@ def reject(session: Session, transaction_id: int, *, by: str, reason: str, clock
     note = _reason(reason, "rejected")
     header = lock_header(session, transaction_id)
     if header.status != Status.PENDING:
-        raise AlreadyDecided(_decided_message(header))
+        raise _already_decided(header)
     header.status, header.decided_by, header.decided_at, header.decision_note = (
         Status.REJECTED,
         by,
@@ -80,9 +82,7 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
     note = _reason(reason, "voided")
     header = lock_header(session, transaction_id)
     if header.status == Status.VOIDED:
-        when = f" on {header.voided_at:%Y-%m-%d %H:%M} UTC" if header.voided_at else ""
-        by = f" by {header.voided_by}" if header.voided_by else ""
-        raise AlreadyDecided(f"Transaction {header.id} was already voided{by}{when}: {header.void_reason}")
+        raise _already_decided(header)
     if header.status == Status.PENDING:
         raise LedgerError(f"Transaction {header.id} is waiting for approval; reject it instead of voiding it")
     if header.status == Status.REJECTED:

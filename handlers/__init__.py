@@ -1,12 +1,15 @@
-"""Slack listeners, one module per feature; `register(app, deps)` wires them all."""
+"""Everything Slack: listeners (handlers.listeners), Block Kit builders (handlers.blocks), use cases
+(handlers.usecases) and the one module that calls Slack (handlers.slack_api).
+
+`register(app, deps)` wires them into a Bolt app.
+"""
 
 from typing import Any
 
-from handlers import app_home, approvals, browse, permissions, purchase_command, purchase_modal, void
-from handlers.deps import Deps, install
+from handlers import listeners
+from handlers.context import Deps, install
 
 
 def register(app: Any, deps: Deps) -> None:
     install(app, deps)
-    for module in (permissions, purchase_command, purchase_modal, approvals, void, browse, app_home):
-        module.register(app)
+    listeners.register(app)

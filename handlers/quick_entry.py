@@ -3,8 +3,9 @@
 import re
 from collections.abc import Sequence
 
-from handlers.deps import AccountOption
-from handlers.views import MAX_MODAL_ITEMS, FormValues, ItemValues, escape
+from handlers.blocks.common import escape
+from handlers.blocks.purchase_form import MAX_MODAL_ITEMS, FormValues, ItemValues
+from handlers.caches import AccountOption
 
 _PRICE = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _ITEM = re.compile(

@@ -1,10 +1,11 @@
-"""A posted transaction as the Slack views show it, read in the same session that posted it."""
+"""A transaction as the Slack views show it: its receipt (what was bought, the journal) and its audit
+(where it stands, who put it there). Plain values, read in the session that posted or changed it."""
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from db.models import Account, JournalEntry, TransactionDetail, TransactionHeader
+from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.money import format_amount, from_minor
 from db.posting import Written
 
@@ -87,4 +88,39 @@ class Receipt:
             ),
             created_by=header.created_by,
             replayed=replayed,
+        )
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The state changes of one transaction, for status lines."""
+
+    id: int
+    status: Status
+    created_by: str | None = None
+    created_at: dt.datetime | None = None
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    decision_note: str | None = None
+    voided_by: str | None = None
+    voided_at: dt.datetime | None = None
+    void_reason: str | None = None
+    reverses_id: int | None = None
+    reversal_id: int | None = None
+
+    @classmethod
+    def of(cls, header: TransactionHeader, reversal_id: int | None = None) -> "Audit":
+        return cls(
+            id=header.id,
+            status=header.status,
+            created_by=header.created_by,
+            created_at=header.created_at,
+            decided_by=header.decided_by,
+            decided_at=header.decided_at,
+            decision_note=header.decision_note,
+            voided_by=header.voided_by,
+            voided_at=header.voided_at,
+            void_reason=header.void_reason,
+            reverses_id=header.reverses_id,
+            reversal_id=reversal_id,
         )

@@ -20,9 +20,10 @@ from db.models import Announcement
 from db.posting import Origin
 from db.schemas import parse_purchase
 from db.session import make_session_factory
-from handlers.announcements import sweep
-from handlers.deps import ChartCache, Deps
-from handlers.recording import Outcome, notify_channel, record
+from handlers.caches import ChartCache
+from handlers.context import Deps
+from handlers.usecases.announcements import sweep
+from handlers.usecases.recording import Outcome, notify_channel, record
 from tests.clock import CLOCK
 from tests.helpers import purchase_data, until
 from tests.serving import bot_env, free_port, serve
@@ -262,7 +263,7 @@ def test_a_sweep_that_fails_unexpectedly_tries_again_later(
     def broken(*_: object) -> None:
         raise RuntimeError("not today")
 
-    monkeypatch.setattr("handlers.announcements.load_state", broken)
+    monkeypatch.setattr("handlers.usecases.announcements.load_state", broken)
     assert sweep(deps, _client(fake)) == 1
     row = _rows(engine)[receipt.id]
     assert row.sent_at is None

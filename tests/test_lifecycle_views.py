@@ -9,23 +9,20 @@ import pytest
 from db.models import AccountType, Status
 from db.queries import Page, Summary
 from db.reports import BalanceRow
-from handlers.lifecycle_views import (
+from handlers.blocks.browse import list_message, read_page_value, show_message
+from handlers.blocks.home import home_view
+from handlers.blocks.lifecycle import (
     ACTION_APPROVE,
     ACTION_REJECT,
     ACTION_VOID,
-    Audit,
     already_text,
     channel_message,
-    home_view,
-    list_message,
     outcome_text,
-    read_page_value,
     read_reason_modal,
     reason_modal,
-    show_message,
     status_line,
 )
-from handlers.receipt import Receipt, ReceiptEntry, ReceiptItem
+from handlers.receipt import Audit, Receipt, ReceiptEntry, ReceiptItem
 
 WHEN = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
 RECEIPT = Receipt(

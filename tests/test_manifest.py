@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from handlers.purchase_command import COMMAND
+from handlers.listeners.purchase_command import COMMAND
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from db.models import Announcement, TransactionHeader
-from handlers.deps import AccountOption
-from handlers.views import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from handlers.blocks.purchase_form import FormValues, ItemValues, ModalMeta, build_purchase_modal
+from handlers.caches import AccountOption
 from tests.clock import BOOKS_DAY
 from tests.helpers import until
 from tests.serving import BIN, bot_env, free_port, serve

@@ -259,7 +259,7 @@ def test_database_unreachable_tells_the_user_and_writes_nothing(pg_engine: Engin
     with running_bot(dead) as down:
         assert down.command("").status == 200
         told = down.fake.wait_for("response_url")[0].params["text"]
-        assert "cannot be reached" in told
+        assert "could not be reached, so the form cannot open" in told
         assert down.fake.calls_to("views.open") == []
 
     # A modal opened while the database was up, submitted while it is down.

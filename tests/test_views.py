@@ -9,21 +9,20 @@ import pytest
 
 from db.errors import FieldError
 from db.schemas import parse_purchase
-from handlers.deps import AccountOption
-from handlers.modal_state import block_errors, missing_selects, purchase_input, read_form
-from handlers.quick_entry import QuickEntryError, parse_quick_entry
-from handlers.receipt import Receipt, ReceiptEntry, ReceiptItem
-from handlers.views import (
+from handlers.blocks.common import escape
+from handlers.blocks.purchase_form import (
     MAX_MODAL_ITEMS,
     FormValues,
     ItemValues,
     ModalMeta,
     build_failure_view,
-    build_notification,
     build_purchase_modal,
-    build_result_view,
-    escape,
 )
+from handlers.blocks.purchase_input import block_errors, missing_selects, purchase_input, read_form
+from handlers.blocks.receipt import build_notification, build_result_view
+from handlers.caches import AccountOption
+from handlers.quick_entry import QuickEntryError, parse_quick_entry
+from handlers.receipt import Receipt, ReceiptEntry, ReceiptItem
 from tests.clock import BOOKS_DAY
 from tests.slack.requests import state_of
 
@@ -226,7 +225,7 @@ def test_quick_entry_errors(text: str, words: str) -> None:
 
 
 def test_accounts_are_read_back_from_the_modal_and_garbage_is_skipped() -> None:
-    from handlers.purchase_modal import _accounts_in
+    from handlers.blocks.purchase_input import accounts_in as _accounts_in
 
     view = modal()
     assert [(a.code, a.name) for a in _accounts_in(view)] == [(a.code, a.name) for a in ACCOUNTS]

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from db.models import TransactionDetail, TransactionHeader
 from db.reports import count_rows, verify
 from db.session import make_session_factory
-from handlers.views import escape
+from handlers.blocks.common import escape
 from tests.slack.fake_api import Call
 from tests.slack.requests import SECRET, Reply
 

@@ -7,22 +7,19 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
-from handlers.browse import LIST_USAGE, list_command, list_kind, show_command
-from handlers.deps import Deps, deps_of
-from handlers.lifecycle_views import LIFECYCLE_USAGE
-from handlers.permissions import NOT_ALLOWED, may_record, refused
+from handlers import slack_api
+from handlers.blocks.purchase_form import FormValues, ModalMeta, build_purchase_modal
+from handlers.context import Deps, deps_of
+from handlers.listeners.browse import list_command, list_kind, show_command
+from handlers.listeners.void import void_command
 from handlers.quick_entry import QuickEntryError, parse_quick_entry
-from handlers.views import USAGE, FormValues, ModalMeta, build_purchase_modal
-from handlers.void import VOID_USAGE, void_command
+from handlers.texts import FORM_CANNOT_OPEN, LIFECYCLE_USAGE, LIST_USAGE, NOT_ALLOWED, USAGE, VOID_USAGE
+from handlers.usecases.access import may_record, refused
 
 COMMAND = "/purchase"
 _BY_ID = re.compile(r"^(show|void)\s+#?(\d{1,18})(?:\s+(.*))?$", re.IGNORECASE)
-DB_DOWN = (
-    "The ledger database cannot be reached right now, so the form cannot open. Please try again in a minute."
-)
 
 
 def register(app: Any) -> None:
@@ -81,7 +78,7 @@ def open_purchase(
         accounts = deps.chart.get()
     except DBAPIError:
         logger.warning("chart of accounts unavailable", exc_info=True)
-        respond(text=DB_DOWN, response_type="ephemeral")
+        respond(text=FORM_CANNOT_OPEN, response_type="ephemeral")
         return
     values = FormValues()
     if text:
@@ -95,11 +92,9 @@ def open_purchase(
     view = build_purchase_modal(
         accounts, values=values, meta=meta, default_currency=deps.default_currency, today=deps.clock.today()
     )
-    try:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-    except (SlackApiError, OSError) as exc:
-        error = exc.response.get("error") if isinstance(exc, SlackApiError) else "Slack did not answer"
-        logger.warning("views.open failed: %s", error)
+    opened = slack_api.open_view(client, body["trigger_id"], view)
+    if not opened.ok:
         respond(
-            text=f"The form could not open ({error}); please run {COMMAND} again.", response_type="ephemeral"
+            text=f"The form could not open ({opened.error}); please run {COMMAND} again.",
+            response_type="ephemeral",
         )

@@ -19,22 +19,14 @@ from db.outbox import hold_new
 from db.posting import Origin, post_purchase
 from db.reports import get_transaction
 from db.schemas import Purchase
-from handlers.announcements import announce
-from handlers.app_home import refresh_homes
-from handlers.deps import Deps
-from handlers.permissions import approver_users
+from handlers.context import Deps
 from handlers.receipt import Receipt
+from handlers.texts import COMMIT_LOST, FAILED, NOTHING_SAVED, REFUSED, TOO_BUSY
+from handlers.usecases.access import approver_users
+from handlers.usecases.announcements import announce
+from handlers.usecases.home import refresh_homes
 
 log = logging.getLogger(__name__)
-
-DB_DOWN = "The ledger database could not be reached, so nothing was saved. Press Post again in a minute."
-COMMIT_LOST = (
-    "The connection to the ledger database broke while saving, so it is not certain the purchase was "
-    "recorded. Press Post again: if it was recorded you will see its ID, and it is never recorded twice."
-)
-FAILED = "Something went wrong on our side, so nothing was saved. Press Post again, or tell your admin."
-TOO_BUSY = "The ledger database was too busy to answer in time, so nothing was saved. Press Post again."
-REFUSED = "The ledger database refused the purchase, so nothing was saved. Please tell your admin."
 
 
 def _database_failure(exc: DBAPIError, committing: bool) -> str:
@@ -44,7 +36,7 @@ def _database_failure(exc: DBAPIError, committing: bool) -> str:
         return TOO_BUSY
     if fault is Fault.UNREACHABLE:
         log.warning("posting failed: database unreachable (during commit: %s)", committing, exc_info=True)
-        return COMMIT_LOST if committing else DB_DOWN
+        return COMMIT_LOST if committing else NOTHING_SAVED
     log.exception("the database refused a posting")
     return REFUSED
 

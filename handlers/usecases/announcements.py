@@ -12,22 +12,18 @@ import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import outbox
 from db.models import Status
-from handlers.approvals import load_state, slack_error
-from handlers.deps import Deps
-from handlers.lifecycle_views import Audit, channel_message
-from handlers.receipt import Receipt
+from handlers import slack_api
+from handlers.blocks.lifecycle import channel_message
+from handlers.context import Deps
+from handlers.receipt import Audit, Receipt
+from handlers.usecases.purchases import load_state
 
 log = logging.getLogger(__name__)
-
-# Slack's own trouble, worth another try later; any other error (channel_not_found,
-# not_in_channel, invalid_auth, ...) needs a person to fix something first.
-TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | None = None) -> str | None:
@@ -41,25 +37,17 @@ def announce(deps: Deps, client: WebClient, receipt: Receipt, audit: Audit | Non
     audit = audit or Audit(id=receipt.id, status=Status(receipt.status), created_by=receipt.created_by)
     # Pending: Approve / Reject for the approvers; posted: Void (with a confirm dialog).
     text, blocks = channel_message(receipt, audit)
-    try:
-        response = client.chat_postMessage(channel=deps.channel, text=text, blocks=blocks, unfurl_links=False)
-    except SlackApiError as exc:
-        error = slack_error(exc)
-        retry = error in TRANSIENT or (exc.response is not None and exc.response.status_code >= 500)
-        return _failed(deps, receipt.id, error, retry=retry)
-    except OSError as exc:
-        # A timeout may have landed; sending again risks a second message, never a missing one.
-        return _failed(deps, receipt.id, f"Slack did not answer: {type(exc).__name__}", retry=True)
+    sent = slack_api.post_message(client, deps.channel, text, blocks)
+    if not sent.ok:
+        return _failed(deps, receipt.id, sent.error or "", retry=sent.retry)
     channel = deps.channel
-    _settle(
-        deps, receipt.id, lambda s: outbox.sent(s, receipt.id, channel, response.get("ts"), clock=deps.clock)
-    )
+    _settle(deps, receipt.id, lambda s: outbox.sent(s, receipt.id, channel, sent.ts, clock=deps.clock))
     return None
 
 
 def _failed(deps: Deps, transaction_id: int, error: str, *, retry: bool) -> str:
     log.warning("announcing transaction %s in %s failed: %s", transaction_id, deps.channel, error)
-    shown = "Slack did not answer" if error.startswith("Slack did not answer") else error
+    shown = slack_api.NO_ANSWER if error.startswith(slack_api.NO_ANSWER) else error
     if retry and _settle(
         deps, transaction_id, lambda s: outbox.retry_later(s, transaction_id, error, clock=deps.clock)
     ):

@@ -4,7 +4,8 @@ and the ledger's field errors -> the modal's block IDs."""
 from typing import Any
 
 from db.errors import FieldError
-from handlers.views import ITEM_FIELDS, FormValues, ItemValues, ModalMeta, item_block
+from handlers.blocks.purchase_form import ITEM_FIELDS, FormValues, ItemValues, ModalMeta, item_block
+from handlers.caches import AccountOption
 
 
 def _value(state: dict[str, Any], block_id: str) -> str | None:
@@ -88,3 +89,16 @@ def _block_for(loc: tuple[str | int, ...], meta: ModalMeta) -> str:
     if loc[0] == "total_amount" and meta.rows:
         return item_block(meta.rows[-1], "unit_price")
     return "description"
+
+
+def accounts_in(view: dict[str, Any]) -> list[AccountOption]:
+    """The chart of accounts as the modal already shows it (its "Paid from" options)."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("block_id") == "payment_account":
+            options = (block.get("element") or {}).get("options") or []
+            return [
+                AccountOption(o["value"], str(o["text"]["text"]).removeprefix(o["value"]).strip(), "")
+                for o in options
+                if isinstance(o, dict) and isinstance(o.get("value"), str) and isinstance(o.get("text"), dict)
+            ]
+    return []

@@ -1,0 +1,103 @@
+"""Block Kit for `/purchase show ID` and `/purchase list`: one purchase in full, and pages of them."""
+
+import json
+from typing import Any
+
+from db.money import format_amount
+from db.queries import Page, Summary
+from handlers.blocks.common import context, escape, md, plain, section, sections, when, who
+from handlers.blocks.lifecycle import status_line
+from handlers.receipt import Audit, Receipt
+
+ACTION_PAGE = "list_page"
+LIST_KINDS = {
+    "": "all",
+    "all": "all",
+    "mine": "mine",
+    "pending": "pending",
+    "this month": "month",
+    "month": "month",
+}
+LIST_TITLES = {
+    "all": "Recent purchases",
+    "mine": "Your purchases",
+    "pending": "Purchases waiting for approval",
+    "month": "Purchases this month",
+}
+
+
+def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, Any]]]:
+    """`/purchase show ID`: the purchase, its items, journal and history."""
+    text = f"Purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)}) [{audit.status.value}]"
+    fields = [
+        md(f"*Date*\n{receipt.date.isoformat()}"),
+        md(f"*Total*\n{escape(receipt.total)}"),
+        md(f"*Status*\n{audit.status.value}"),
+        md(f"*Recorded by*\n{who(audit.created_by)}{when(audit.created_at)}"),
+    ]
+    if receipt.vendor:
+        fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
+    blocks: list[dict[str, Any]] = [
+        section(f"*Purchase #{receipt.id}*: {escape(receipt.description)}", "title"),
+        {"type": "section", "fields": fields},
+    ]
+    items = "\n".join(
+        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {i.account}"
+        for i in receipt.items
+    )
+    if items:
+        blocks += sections(f"*Items*\n{items}")
+    journal = "\n".join(
+        f"{escape(e.account)}: " + (f"Dr {e.debit}" if e.debit else f"Cr {e.credit}") for e in receipt.entries
+    )
+    blocks += sections(f"*Journal*\n{journal or '_no entries_'}")
+    blocks.append({**context(status_line(audit)), "block_id": "status"})
+    return text, blocks
+
+
+def summary_line(row: Summary) -> str:
+    vendor = f" · {escape(row.vendor)}" if row.vendor else ""
+    return (
+        f"*#{row.id}* {row.date.isoformat()} · {escape(row.description)}{vendor} · "
+        f"{format_amount(row.total, row.exponent, row.currency)} · _{row.status.value}_ · {who(row.created_by)}"
+    )
+
+
+def page_button(kind: str, offset: int, label: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": f"{ACTION_PAGE}_{'next' if label.startswith('Next') else 'prev'}",
+        "text": plain(label),
+        "value": json.dumps({"k": kind, "o": offset}),
+    }
+
+
+def read_page_value(value: str | None) -> tuple[str, int]:
+    """(list kind, offset) from a page button's value; a malformed value starts over."""
+    try:
+        data = json.loads(value or "{}")
+        kind, offset = str(data["k"]), int(data["o"])
+    except (ValueError, KeyError, TypeError):
+        return "all", 0
+    return (kind if kind in LIST_TITLES else "all"), max(offset, 0)
+
+
+def list_message(page: Page, kind: str) -> tuple[str, list[dict[str, Any]]]:
+    """One page of `/purchase list`, with Previous / Next page buttons carrying the offset."""
+    title = LIST_TITLES.get(kind, LIST_TITLES["all"])
+    if not page.rows:
+        text = f"{title}: none." if page.offset == 0 else f"{title}: no more."
+        return text, [section(f"*{title}*\nNothing to show.", "list_title")]
+    first, last = page.offset + 1, page.offset + len(page.rows)
+    text = f"{title}: {first}–{last} of {page.total}"
+    blocks: list[dict[str, Any]] = [section(f"*{title}*", "list_title")]
+    blocks += [section(summary_line(row)) for row in page.rows]
+    blocks.append(context(f"Showing {first}–{last} of {page.total}. `/purchase show ID` for details."))
+    buttons = []
+    if page.offset > 0:
+        buttons.append(page_button(kind, max(page.offset - page.limit, 0), "Previous page"))
+    if page.next_offset is not None:
+        buttons.append(page_button(kind, page.next_offset, "Next page"))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "paging", "elements": buttons})
+    return text, blocks

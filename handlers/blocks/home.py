@@ -1,0 +1,64 @@
+"""Block Kit for the App Home tab."""
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from db.money import format_amount
+from db.queries import Page, Summary
+from db.reports import BalanceRow
+from handlers.blocks.browse import summary_line
+from handlers.blocks.common import context, escape, plain, section
+from handlers.blocks.lifecycle import approval_buttons
+
+
+def balances_text(rows: Sequence[BalanceRow]) -> str:
+    if not rows:
+        return "_No journal entries this month._"
+    return "\n".join(
+        f"`{r.code}` {escape(r.name)}: {format_amount(r.balance, r.exponent, r.currency)}"
+        f" (Dr {format_amount(r.debit, r.exponent, r.currency)}, Cr {format_amount(r.credit, r.exponent, r.currency)})"
+        for r in rows
+    )
+
+
+def home_view(
+    *,
+    recent: Sequence[Summary],
+    awaiting: Page | None,
+    balances: Sequence[BalanceRow],
+    month: dt.date,
+    may_record: bool = True,
+) -> dict[str, Any]:
+    """The App Home tab: the user's recent purchases, what awaits their approval, the month's balances."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": plain("Purchases")},
+        section(
+            "Record a purchase with `/purchase`; `/purchase help` lists everything else."
+            if may_record
+            else "You can see purchases here; recording them needs a place in PURCHASE_ALLOWED_USERS.",
+            "intro",
+        ),
+        {"type": "divider"},
+        section("*Your recent purchases*", "recent_title"),
+    ]
+    if recent:
+        blocks += [section(summary_line(row)) for row in recent]
+    else:
+        blocks.append(context("You have not recorded any purchases yet."))
+    if awaiting is not None:
+        blocks += [{"type": "divider"}, section("*Waiting for your approval*", "awaiting_title")]
+        for row in awaiting.rows:
+            blocks.append(section(summary_line(row)))
+            blocks.append(approval_buttons(row.id) | {"block_id": f"approval_{row.id}"})
+        if not awaiting.rows:
+            blocks.append(context("Nothing waits for you."))
+        elif awaiting.total > len(awaiting.rows):
+            blocks.append(
+                context(f"…and {awaiting.total - len(awaiting.rows)} more: `/purchase list pending`.")
+            )
+    blocks += [
+        {"type": "divider"},
+        section(f"*Account balances for {month:%B %Y}*\n{balances_text(balances)}", "balances"),
+    ]
+    return {"type": "home", "blocks": blocks[:100]}

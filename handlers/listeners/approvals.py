@@ -1,0 +1,88 @@
+"""Approve / Reject on a pending purchase's channel message (or the approver's App Home), and the
+reason form a rejection asks for. Only APPROVERS act; nobody decides their own purchase."""
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from handlers import slack_api
+from handlers.blocks.lifecycle import (
+    ACTION_APPROVE,
+    ACTION_REJECT,
+    REASON_BLOCK,
+    REJECT_CALLBACK,
+    read_reason_modal,
+)
+from handlers.context import deps_of
+from handlers.in_time import answer_in_time
+from handlers.listeners.reasons import action_tx, message_ref, open_reason_form, reason_screens
+from handlers.texts import NOT_APPROVER
+from handlers.usecases import decisions
+from handlers.usecases.access import is_approver, refused
+
+
+def register(app: Any) -> None:
+    app.action(ACTION_APPROVE)(approve_clicked)
+    app.action(ACTION_REJECT)(reject_clicked)
+    app.view_submission(REJECT_CALLBACK)(reject_submitted)
+
+
+def approve_clicked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    deps = deps_of(context)
+    user, tx = str(body["user"]["id"]), action_tx(body)
+    if tx is None:
+        return
+    change = decisions.approve(deps, client, user=user, tx=tx)
+    if not change.ok:
+        slack_api.tell(client, body, respond, change.message)
+        return
+    channel, ts = message_ref(body)
+    decisions.after_decision(deps, client, change, channel, ts, actor=user)
+
+
+def reject_clicked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    user, tx = str(body["user"]["id"]), action_tx(body)
+    if tx is None:
+        return
+    if not is_approver(deps_of(context), client, user):
+        slack_api.tell(client, body, respond, refused(user, f"rejection of transaction {tx}", NOT_APPROVER))
+        return
+    open_reason_form(client, body, respond, "reject", tx)
+
+
+def reject_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = deps_of(context)
+    user = str(body["user"]["id"])
+    view = body["view"]
+    tx, channel, ts, reason = read_reason_modal(view)
+    if tx is None:
+        ack(response_action="errors", errors={REASON_BLOCK: "This form is damaged; click Reject again."})
+        return
+    if not reason:
+        ack(response_action="errors", errors={REASON_BLOCK: "Say why the purchase is rejected."})
+        return
+    if not is_approver(deps, client, user):
+        message = refused(user, f"rejection of transaction {tx}", NOT_APPROVER)
+        ack(response_action="errors", errors={REASON_BLOCK: message})
+        return
+
+    def then(change: decisions.Change) -> None:
+        decisions.after_decision(deps, client, change, channel, ts, actor=user)
+
+    answer_in_time(
+        deps,
+        ack,
+        client,
+        view_id=view["id"],
+        user=user,
+        work=lambda: decisions.reject(deps, client, user=user, tx=tx, reason=reason),
+        screens=reason_screens("reject", tx, deps.db_deadline),
+        then=then,
+    )

@@ -1,0 +1,67 @@
+"""What the reject and void flows share: the clicked message, the reason form, and its screens."""
+
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from handlers import slack_api
+from handlers.blocks.lifecycle import done_view, reason_modal
+from handlers.in_time import Screens
+from handlers.texts import NOTHING_CHANGED, not_known_yet
+from handlers.usecases.decisions import Change
+
+# The reason form's words, by kind: titles when done, not done and waiting; the waiting text;
+# what is not known while the database does not answer.
+_WORDS = {
+    "reject": (
+        "Purchase rejected",
+        "Not rejected",
+        "Rejecting",
+        "Recording the rejection...",
+        "it was rejected",
+    ),
+    "void": ("Purchase voided", "Not voided", "Voiding", "Posting the reversal...", "it was voided"),
+}
+
+
+def message_ref(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message whose button was clicked; (None, None) from a view."""
+    container = body.get("container") or {}
+    if container.get("type") != "message":
+        return None, None
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+def action_tx(body: dict[str, Any]) -> int | None:
+    """The transaction ID a button carries."""
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def open_reason_form(client: WebClient, body: dict[str, Any], respond: Respond, kind: str, tx: int) -> None:
+    """The small modal that asks why (reject or void), remembering which message to update."""
+    channel, ts = message_ref(body)
+    opened = slack_api.open_view(client, body["trigger_id"], reason_modal(kind, tx, channel=channel, ts=ts))
+    if not opened.ok:
+        button = kind.capitalize()
+        slack_api.tell(
+            client, body, respond, f"The form could not open ({opened.error}); please click {button} again."
+        )
+
+
+def reason_screens(kind: str, tx: int, deadline: float) -> Screens[Change]:
+    done, not_done, title, waiting, unknown = _WORDS[kind]
+    return Screens[Change](
+        waiting=done_view(title, f":hourglass_flowing_sand: {waiting}"),
+        unknown=done_view(title, not_known_yet(deadline, unknown)),
+        shown=lambda change: (
+            done_view(done, change.message) if change.ok else done_view(not_done, f":x: {change.message}")
+        ),
+        failed=lambda _: done_view(not_done, f":x: {NOTHING_CHANGED}"),
+        message=lambda change: (change.message, []),
+    )
