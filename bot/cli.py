@@ -1,6 +1,7 @@
 """`purchase-bot`: set up the database, post, show, void, report and verify from the terminal.
 
-Every failure prints one line on stderr and exits non-zero; no traceback reaches the user.
+Every failure prints one `error:` line on stderr (one per bad setting) and exits non-zero; no
+traceback reaches the user.
 """
 
 import datetime as dt
@@ -8,15 +9,25 @@ import io
 import json
 import sys
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.output import (
+    AccountOutput,
+    AnnouncementOutput,
+    PostedOutput,
+    TransactionOutput,
+    TrialBalanceOutput,
+    dump,
+)
 from bot.settings import Settings, SettingsError, load_settings
-from bot.text import transaction_text, trial_balance_text
+from bot.text import accounts_view, announcements_view, console, transaction_view, trial_balance_view
 from db import accounts as chart
 from db import outbox
 from db.errors import LedgerError
@@ -40,24 +51,47 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 
 class CliError(Exception):
-    """A user-facing failure: printed as one line, exit code 1."""
+    """A user-facing failure: printed as one `error:` line, exit code 1."""
 
 
-def _settings() -> Settings:
-    return load_settings()
+class Runtime:
+    """What the commands share, in `ctx.obj`. Each part is made when a command first asks for it:
+    the settings (so `--help` works whatever the environment holds), then the database (so `serve`
+    and `--help` never open one). The engine is disposed of when the command ends."""
+
+    def __init__(self, ctx: typer.Context) -> None:
+        self._ctx = ctx
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings()
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database as it is, migrated or not (`db upgrade` starts from here)."""
+        try:
+            engine = make_engine(self.settings.database_url)
+        except (ArgumentError, ImportError) as exc:
+            # A malformed URL, or a database kind whose driver is not installed.
+            raise CliError(
+                f"DATABASE_URL is not a database this bot can use: {str(exc).splitlines()[0]}"
+            ) from None
+        self._ctx.call_on_close(engine.dispose)
+        return engine
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on a database at the newest migration."""
+        if not is_current(self.engine):
+            raise CliError(
+                "The database is not set up or is out of date; run `purchase-bot db upgrade` first"
+            )
+        return make_session_factory(self.engine)
 
 
-def _engine(settings: Settings, *, migrated: bool = True) -> Engine:
-    try:
-        engine = make_engine(settings.database_url)
-    except (ArgumentError, ImportError) as exc:
-        # A malformed URL, or a database kind whose driver is not installed.
-        raise CliError(
-            f"DATABASE_URL is not a database this bot can use: {str(exc).splitlines()[0]}"
-        ) from None
-    if migrated and not is_current(engine):
-        raise CliError("The database is not set up or is out of date; run `purchase-bot db upgrade` first")
-    return engine
+@app.callback()
+def _runtime(ctx: typer.Context) -> None:
+    ctx.obj = Runtime(ctx)
 
 
 def _read_json(path: str) -> Any:
@@ -74,22 +108,18 @@ def _read_json(path: str) -> Any:
         ) from None
 
 
-def _print_json(data: object) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
 @db_app.command("upgrade")
 def db_upgrade(
+    ctx: typer.Context,
     chart_file: Annotated[
         Path | None, typer.Option("--chart", help="A JSON chart of accounts to use instead of the default.")
     ] = None,
 ) -> None:
     """Create or upgrade the schema, then make sure there is a chart of accounts."""
-    settings = _settings()
+    runtime: Runtime = ctx.obj
     specs = chart.parse_chart(_read_json(str(chart_file))) if chart_file else None
-    engine = _engine(settings, migrated=False)
-    upgrade(engine)
-    with make_session_factory(engine).begin() as session:
+    upgrade(runtime.engine)
+    with runtime.sessions.begin() as session:
         if specs is not None:
             chart.load_chart(session, specs)
             typer.echo(f"Database is up to date; chart of accounts loaded from {chart_file}.")
@@ -101,67 +131,54 @@ def db_upgrade(
 
 @accounts_app.command("list")
 def accounts_list(
+    ctx: typer.Context,
     show_all: Annotated[bool, typer.Option("--all", help="Include closed accounts.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """List the chart of accounts."""
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         rows = chart.list_accounts(session, include_inactive=show_all)
-        if as_json:
-            _print_json(
-                [{"code": a.code, "name": a.name, "type": a.type.value, "active": a.active} for a in rows]
-            )
-            return
-        for a in rows:
-            typer.echo(f"{a.code:<8}{a.name:<32}{a.type.value:<10}{'' if a.active else 'closed'}")
+    if as_json:
+        typer.echo(dump([AccountOutput.model_validate(a) for a in rows]))
+    else:
+        console().print(accounts_view(rows))
 
 
 @accounts_app.command("load")
-def accounts_load(chart_file: Path) -> None:
+def accounts_load(ctx: typer.Context, chart_file: Path) -> None:
     """Replace the chart with a JSON file: [{"code", "name", "type"}]; unlisted accounts are closed."""
+    runtime: Runtime = ctx.obj
     specs = chart.parse_chart(_read_json(str(chart_file)))
-    with make_session_factory(_engine(_settings())).begin() as session:
+    with runtime.sessions.begin() as session:
         chart.load_chart(session, specs)
     typer.echo(f"Chart of accounts loaded: {len(specs)} accounts.")
 
 
 @announcements_app.command("list")
-def announcements_list(as_json: JsonFlag = False) -> None:
+def announcements_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Channel messages not delivered yet: waiting for another try, or given up (and why)."""
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         rows = outbox.undelivered(session)
-        if as_json:
-            _print_json(
-                [
-                    {
-                        "transaction_id": r.transaction_id,
-                        "state": "given up" if r.given_up_at else "waiting",
-                        "attempts": r.attempts,
-                        "next_try": None if r.given_up_at else r.due_at,
-                        "last_error": r.last_error,
-                    }
-                    for r in rows
-                ]
-            )
-            return
-        if not rows:
-            typer.echo("Every announcement has been delivered.")
-        for r in rows:
-            state = "given up" if r.given_up_at else f"next try {r.due_at:%Y-%m-%d %H:%M:%S} UTC"
-            typer.echo(f"#{r.transaction_id:<8}{state:<32}attempts {r.attempts:<4}{r.last_error or ''}")
+    if as_json:
+        typer.echo(dump([AnnouncementOutput.of(r) for r in rows]))
+    else:
+        console().print(announcements_view(rows))
 
 
 @announcements_app.command("resend")
 def announcements_resend(
+    ctx: typer.Context,
     transaction_ids: Annotated[
         list[int] | None, typer.Argument(help="Transaction IDs; all when none.")
     ] = None,
 ) -> None:
     """Try the given-up messages again, e.g. once the bot is in the channel; a running bot sends
     them at its next sweep (those still being tried need nothing)."""
-    settings = _settings()
-    with make_session_factory(_engine(settings)).begin() as session:
-        queued = outbox.resend(session, transaction_ids or None, clock=settings.clock())
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        queued = outbox.resend(session, transaction_ids or None, clock=runtime.settings.clock())
     typer.echo(
         f"{len(queued)} announcement(s) queued; a running bot sends them within ANNOUNCE_SWEEP_SECONDS."
     )
@@ -169,113 +186,76 @@ def announcements_resend(
 
 @app.command()
 def post(
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A purchase as JSON; - reads standard input.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Post a purchase and print its transaction ID and journal."""
-    settings = _settings()
+    runtime: Runtime = ctx.obj
+    settings = runtime.settings
     data = _read_json(file)
     if isinstance(data, dict):
         data.setdefault("currency", settings.default_currency)
     purchase = parse_purchase(data, today=settings.clock().today())
-    factory = make_session_factory(_engine(settings))
-    with factory.begin() as session:
+    with runtime.sessions.begin() as session:
         posted = post_purchase(session, purchase, Origin(source="cli"))
     if as_json:
-        _print_json({"id": posted.id, "status": posted.status.value, "replayed": posted.replayed})
+        typer.echo(dump(PostedOutput.model_validate(posted)))
         return
-    with factory.begin() as session:
-        typer.echo(
-            ("Already recorded as:\n" if posted.replayed else "Posted.\n")
-            + transaction_text(get_transaction(session, posted.id))
-        )
+    with runtime.sessions.begin() as session:
+        header = get_transaction(session, posted.id)
+    typer.echo("Already recorded as:" if posted.replayed else "Posted.")
+    console().print(transaction_view(header))
 
 
 @app.command()
-def show(transaction_id: int, as_json: JsonFlag = False) -> None:
+def show(ctx: typer.Context, transaction_id: int, as_json: JsonFlag = False) -> None:
     """Show one transaction: header, items and journal entries."""
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         header = get_transaction(session, transaction_id)
-        if not as_json:
-            typer.echo(transaction_text(header))
-            return
-        _print_json(
-            {
-                "id": header.id,
-                "status": header.status.value,
-                "date": header.effective_date.isoformat(),
-                "description": header.description,
-                "vendor": header.vendor,
-                "currency": header.currency,
-                "total": str(header.total),
-                "exponent": header.exponent,
-                "reverses_id": header.reverses_id,
-                "items": [
-                    {
-                        "line": d.line,
-                        "name": d.item,
-                        "quantity": d.quantity,
-                        "unit_price": d.unit_price,
-                        "subtotal": d.subtotal,
-                        "account": d.account.code,
-                    }
-                    for d in header.details
-                ],
-                "entries": [
-                    {"account": e.account.code, "debit": e.debit, "credit": e.credit} for e in header.entries
-                ],
-            }
-        )
+    if as_json:
+        typer.echo(dump(TransactionOutput.of(header)))
+    else:
+        console().print(transaction_view(header))
 
 
 @app.command("trial-balance")
 def trial_balance_cmd(
+    ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Only this account code.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Debits, credits and balance per account; the totals must be equal."""
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         tb = trial_balance(session, account)
     if as_json:
-        _print_json(
-            {
-                "rows": [
-                    {
-                        "account": r.code,
-                        "name": r.name,
-                        "currency": r.currency,
-                        "debit": r.debit,
-                        "credit": r.credit,
-                        "balance": r.balance,
-                    }
-                    for r in tb.rows
-                ],
-                "totals": {c: {"debit": d, "credit": cr} for c, (d, cr) in tb.totals().items()},
-                "balanced": tb.balanced,
-            }
-        )
+        typer.echo(dump(TrialBalanceOutput.of(tb)))
     else:
-        typer.echo(trial_balance_text(tb))
+        console().print(trial_balance_view(tb))
     if not tb.balanced:
         raise typer.Exit(1)
 
 
 @app.command("void")
 def void_cmd(
+    ctx: typer.Context,
     transaction_id: int,
     reason: Annotated[str, typer.Option("--reason", help="Why it is voided (kept in the books).")],
     by: Annotated[str | None, typer.Option(help="Who voids it.")] = None,
 ) -> None:
     """Void a posted transaction by posting its reversing entries."""
-    settings = _settings()
-    with make_session_factory(_engine(settings)).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         origin = Origin(source="cli", user=by)
-        reversal = void(session, transaction_id, reason=reason, origin=origin, clock=settings.clock())
+        reversal = void(session, transaction_id, reason=reason, origin=origin, clock=runtime.settings.clock())
     typer.echo(f"Transaction {transaction_id} is void; reversing transaction {reversal.id} posted.")
 
 
 @app.command("export")
 def export_cmd(
+    ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="csv or beancount.")] = "csv",
     date_from: Annotated[
         dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First date (YYYY-MM-DD).")
@@ -295,7 +275,8 @@ def export_cmd(
     if start and end and start > end:
         raise CliError("--from must not be after --to")
     writer = export_beancount if fmt == "beancount" else export_csv
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         if output is None:
             writer(session, sys.stdout, date_from=start, date_to=end)
             return
@@ -310,9 +291,10 @@ def export_cmd(
 
 
 @app.command("verify")
-def verify_cmd() -> None:
+def verify_cmd(ctx: typer.Context) -> None:
     """Re-check every transaction and maintained balance; exits 1 naming any that is wrong."""
-    with make_session_factory(_engine(_settings())).begin() as session:
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
         problems = verify(session)
     if not problems:
         typer.echo("All transactions balance, and every account balance matches its entries.")
@@ -323,15 +305,18 @@ def verify_cmd() -> None:
 
 
 @app.command()
-def serve() -> None:
+def serve(ctx: typer.Context) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, otherwise HTTP on PORT."""
     from bot.serve import serve as run_server  # the server stack loads only for this command
 
-    run_server(_settings())
+    runtime: Runtime = ctx.obj
+    run_server(runtime.settings)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    """One `error:` line per problem: several bad settings are reported together, a line each."""
+    for line in message.splitlines():
+        typer.echo(f"error: {line}", err=True)
     raise SystemExit(code)
 
 

@@ -1,7 +1,6 @@
 """All configuration, from the environment (or a .env file), validated once at start-up."""
 
 from decimal import Decimal
-from functools import cached_property
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,11 +11,9 @@ from db.clock import Clock
 from db.money import known_currencies
 from db.schemas import parse_amount
 
-SLACK_ID = r"^[A-Z0-9]{2,32}$"
-
 
 class SettingsError(Exception):
-    """A missing or malformed setting; the message is one line naming it."""
+    """Missing or malformed settings; the message has one line per setting, naming it."""
 
 
 def _split_ids(value: object) -> object:
@@ -47,7 +44,10 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
     # The books' calendar: "today" and "this month" are the day and month in this IANA time zone.
     books_timezone: ZoneInfo = ZoneInfo("UTC")
-    approval_threshold: str | None = None
+    # APPROVAL_THRESHOLD: `"500"` -> {None: 500} (any currency); `"USD 500, EUR 450"` -> per currency.
+    thresholds: Annotated[
+        dict[str | None, Decimal], NoDecode, Field(validation_alias="APPROVAL_THRESHOLD")
+    ] = {}
     approvers: Annotated[list[str], NoDecode] = []
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
 
@@ -97,25 +97,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a Slack user ID (U...) or user group ID (S...)")
         return value
 
-    @field_validator("approval_threshold")
+    @field_validator("thresholds", mode="before")
     @classmethod
-    def _threshold(cls, value: str | None) -> str | None:
-        if value:
-            for part in value.split(","):
-                currency, _, amount = part.strip().rpartition(" ")
-                if currency and currency.upper() not in known_currencies():
-                    raise ValueError(f"{currency!r} is not a currency code")
-                parse_amount(amount)
-        return value or None
-
-    @cached_property
-    def thresholds(self) -> dict[str | None, Decimal]:
-        """`"500"` -> {None: 500} (any currency); `"USD 500, EUR 450"` -> per currency."""
+    def _thresholds(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
         out: dict[str | None, Decimal] = {}
-        for part in (self.approval_threshold or "").split(","):
-            if part.strip():
-                currency, _, amount = part.strip().rpartition(" ")
-                out[currency.upper() or None] = parse_amount(amount)
+        for part in [part.strip() for part in value.split(",") if part.strip()]:
+            currency, _, amount = part.rpartition(" ")
+            if currency and currency.upper() not in known_currencies():
+                raise ValueError(f"{currency!r} is not a currency code")
+            out[currency.upper() or None] = parse_amount(amount)
         return out
 
     def clock(self) -> Clock:
@@ -138,7 +130,13 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message}") from None
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad setting, `NAME: message`, so one start-up names everything to fix."""
+    messages: dict[str, list[str]] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        messages.setdefault(name, []).append(error["msg"].removeprefix("Value error, "))
+    return "\n".join(f"{name}: {'; '.join(found)}" for name, found in messages.items())

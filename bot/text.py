@@ -1,57 +1,131 @@
-"""Plain-text rendering of ledger views for the terminal."""
+"""Terminal views of the ledger, as rich tables: aligned on a terminal, plain text when piped."""
 
-from db.models import TransactionHeader
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+
+from db.models import Account, Announcement, TransactionHeader
 from db.money import format_amount, from_minor
-from db.reports import TrialBalance
+from db.reports import BalanceRow, TrialBalance
+
+# Without a terminal (a pipe, a file, a test) rich would lay tables out in 80 columns and wrap them.
+PIPED_WIDTH = 200
 
 
-def transaction_text(header: TransactionHeader) -> str:
-    exp, cur = header.exponent, header.currency
-    lines = [
+def console() -> Console:
+    """Standard output for ledger data as it is: a name such as "[draft] Pens :x:" is neither rich
+    markup nor an emoji code, and numbers are not recoloured."""
+    out = Console(markup=False, highlight=False, emoji=False)
+    if not out.is_terminal:
+        out.width = PIPED_WIDTH
+    return out
+
+
+def _table(*columns: str, title: str | None = None, footer: bool = False) -> Table:
+    """A borderless table with a rule under the header (and above the footer): a column whose name
+    starts with ">" is right-aligned (amounts)."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE,
+        show_edge=False,
+        pad_edge=False,
+        show_footer=footer,
+    )
+    for column in columns:
+        table.add_column(column.removeprefix(">"), justify="right" if column.startswith(">") else "left")
+    return table
+
+
+def _indented(renderable: RenderableType) -> Padding:
+    return Padding(renderable, (0, 0, 0, 2), expand=False)
+
+
+def _major(minor: int, exp: int) -> str:
+    return f"{from_minor(minor, exp):,}"
+
+
+def transaction_view(header: TransactionHeader) -> Group:
+    """The header's facts, its items, its journal entries and its total."""
+    exp = header.exponent
+    facts = [
         f"Transaction {header.id}  [{header.status.value}]",
         f"  {header.effective_date.isoformat()}  {header.description}"
         + (f"  ({header.vendor})" if header.vendor else ""),
     ]
     if header.reverses_id:
-        lines.append(f"  Reverses transaction {header.reverses_id}")
+        facts.append(f"  Reverses transaction {header.reverses_id}")
     if header.void_reason:
-        lines.append(f"  Voided by {header.voided_by}: {header.void_reason}")
+        facts.append(f"  Voided by {header.voided_by}: {header.void_reason}")
+    parts: list[RenderableType] = ["\n".join(facts)]
     if header.details:
-        lines.append("  Items:")
+        items = _table("#", "Item", ">Quantity", ">Unit price", ">Subtotal", "Account", title="Items")
         for d in header.details:
-            lines.append(
-                f"    {d.line:>3}. {d.item:<30} {d.quantity:>7} x {from_minor(d.unit_price, exp):>18,}"
-                f" = {from_minor(d.subtotal, exp):>20,}  -> {d.account.code}"
+            items.add_row(
+                str(d.line),
+                d.item,
+                str(d.quantity),
+                _major(d.unit_price, exp),
+                _major(d.subtotal, exp),
+                d.account.code,
             )
-    lines.append("  Journal:")
-    if not header.entries:
-        lines.append("    (no entries until approved)")
-    for e in header.entries:
-        debit = f"{from_minor(e.debit, exp):,}" if e.debit else ""
-        credit = f"{from_minor(e.credit, exp):,}" if e.credit else ""
-        lines.append(f"    {e.account.code:<6} {e.account.name:<28} Dr {debit:>20}  Cr {credit:>20}")
-    lines.append(f"  Total: {format_amount(header.total, exp, cur)}")
-    return "\n".join(lines)
+        parts.append(_indented(items))
+    if header.entries:
+        journal = _table("Account", "Name", ">Debit", ">Credit", title="Journal")
+        for e in header.entries:
+            debit = _major(e.debit, exp) if e.debit else ""
+            credit = _major(e.credit, exp) if e.credit else ""
+            journal.add_row(e.account.code, e.account.name, debit, credit)
+        parts.append(_indented(journal))
+    else:
+        parts.append("  Journal: no entries until approved")
+    parts.append(f"  Total: {format_amount(header.total, exp, header.currency)}")
+    return Group(*parts)
 
 
-def trial_balance_text(tb: TrialBalance) -> str:
+def _currency_table(currency: str, rows: list[BalanceRow], debit: int, credit: int) -> Table:
+    exp = rows[0].exponent
+    table = _table(
+        "Account", "Name", ">Debits", ">Credits", ">Balance", title=f"Trial balance ({currency})", footer=True
+    )
+    for r in rows:
+        table.add_row(r.code, r.name, _major(r.debit, exp), _major(r.credit, exp), _major(r.balance, exp))
+    state = "balanced" if debit == credit else "NOT BALANCED"
+    footers = ["Total", "", _major(debit, exp), _major(credit, exp), state]
+    for column, footer in zip(table.columns, footers, strict=True):
+        column.footer = footer
+    return table
+
+
+def trial_balance_view(tb: TrialBalance) -> RenderableType:
+    """One table per currency, each with its totals and whether they balance."""
     if not tb.rows:
         return "No journal entries yet."
-    header = f"{'Account':<8}{'Name':<28}{'Debits':>22}{'Credits':>22}{'Balance':>22}"
-    lines: list[str] = []
-    totals = tb.totals()
-    for currency in sorted(totals):
+    parts: list[RenderableType] = []
+    for currency, (debit, credit) in sorted(tb.totals().items()):
         rows = [r for r in tb.rows if r.currency == currency]
-        exp = rows[0].exponent
-        lines += [f"Trial balance ({currency})", header, "-" * len(header)]
-        for r in rows:
-            lines.append(
-                f"{r.code:<8}{r.name[:27]:<28}{from_minor(r.debit, exp):>22,}"
-                f"{from_minor(r.credit, exp):>22,}{from_minor(r.balance, exp):>22,}"
-            )
-        debit, credit = totals[currency]
-        lines.append("-" * len(header))
-        state = "balanced" if debit == credit else "NOT BALANCED"
-        lines.append(f"{'Total':<36}{from_minor(debit, exp):>22,}{from_minor(credit, exp):>22,}  {state}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
+        if parts:
+            parts.append("")  # a blank line between currencies
+        parts.append(_currency_table(currency, rows, debit, credit))
+    return Group(*parts)
+
+
+def accounts_view(accounts: Sequence[Account]) -> Table:
+    table = _table("Code", "Name", "Type", "Status")
+    for a in accounts:
+        table.add_row(a.code, a.name, a.type.value, "" if a.active else "closed")
+    return table
+
+
+def announcements_view(rows: Sequence[Announcement]) -> RenderableType:
+    """Waiting (with the next try, in UTC) or given up, and the last error."""
+    if not rows:
+        return "Every announcement has been delivered."
+    table = _table(">Transaction", "State", ">Attempts", "Last error")
+    for r in rows:
+        state = "given up" if r.given_up_at else f"next try {r.due_at:%Y-%m-%d %H:%M:%S} UTC"
+        table.add_row(f"#{r.transaction_id}", state, str(r.attempts), r.last_error or "")
+    return table

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from db.accounts import DEFAULT_CHART, list_accounts
 from db.reports import count_rows
 from db.session import make_engine, make_session_factory
@@ -25,12 +27,16 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
 VERIFIED = "All transactions balance, and every account balance matches its entries."
 
 
-def run(cwd: Path, *args: str, url: str | URL | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cwd: Path, *args: str, url: str | URL | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`purchase-bot args...` in `cwd`, with a bare environment plus DATABASE_URL and `env`."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(cwd),
         "LANG": "C.UTF-8",
         "PYTHONIOENCODING": "utf-8",
+        **(env or {}),
     }
     if url is not None:
         env["DATABASE_URL"] = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
@@ -59,6 +65,20 @@ def fails(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
     return lines[0]
 
 
+def row(out: str, *cells: str) -> str:
+    """The one line of a table in `out` whose cells are `cells` (however the columns are padded)."""
+    pattern = r"\s*" + r"\s+".join(map(re.escape, cells)) + r"\s*"
+    (line,) = [line for line in out.splitlines() if re.fullmatch(pattern, line)]
+    return line
+
+
+def under(out: str, column: str, line: str, value: str) -> bool:
+    """`value` is right-aligned under the header `column` (the last line above `line` naming it)."""
+    lines = out.splitlines()
+    header = next(h for h in reversed(lines[: lines.index(line)]) if column in h)
+    return line.index(value) + len(value) == header.index(column) + len(column)
+
+
 def write(path: Path, data: Any) -> str:
     path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
     return path.name
@@ -72,31 +92,53 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
     out = ok(run(tmp_path, "post", str(EXAMPLE)))
     assert out.startswith("Posted.\nTransaction 1  [posted]\n")
     assert "Purchase Office Equipment" in out
-    assert "1. Laptop" in out
-    assert "2. Monitor" in out
-    assert "1100   Inventory                    Dr        10,000,000.00" in out
-    assert "1000   Cash                         Dr                       Cr        10,000,000.00" in out
+    row(out, "1", "Laptop", "2", "4,000,000.00", "8,000,000.00", "1100")
+    row(out, "2", "Monitor", "4", "500,000.00", "2,000,000.00", "1100")
+    inventory = row(out, "1100", "Inventory", "10,000,000.00")
+    cash = row(out, "1000", "Cash", "10,000,000.00")
+    assert under(out, "Debit", inventory, "10,000,000.00")
+    assert under(out, "Credit", cash, "10,000,000.00")
     assert "Total: USD 10,000,000.00" in out
+    assert "\x1b[" not in out  # piped: plain text, no colour codes
 
     second = as_json(run(tmp_path, "post", str(EXAMPLE), "--json"))
     assert second == {"id": 2, "status": "posted", "replayed": False}
 
+    # Money in --json: exact decimal strings in major units, beside the currency code.
     shown = as_json(run(tmp_path, "show", "1", "--json"))
-    assert shown["description"] == "Purchase Office Equipment"
-    assert (shown["currency"], shown["exponent"], shown["total"], shown["status"]) == (
-        "USD",
-        2,
-        "1000000000",
-        "posted",
-    )
-    assert [(i["name"], i["quantity"], i["unit_price"], i["account"]) for i in shown["items"]] == [
-        ("Laptop", 2, 400000000, "1100"),
-        ("Monitor", 4, 50000000, "1100"),
-    ]
-    assert shown["entries"] == [
-        {"account": "1100", "debit": 1000000000, "credit": 0},
-        {"account": "1000", "debit": 0, "credit": 1000000000},
-    ]
+    assert shown == {
+        "id": 1,
+        "status": "posted",
+        "date": shown["date"],  # today in the books' zone
+        "description": "Purchase Office Equipment",
+        "vendor": None,
+        "currency": "USD",
+        "total": "10000000.00",
+        "exponent": 2,
+        "reverses_id": None,
+        "items": [
+            {
+                "line": 1,
+                "name": "Laptop",
+                "quantity": 2,
+                "unit_price": "4000000.00",
+                "subtotal": "8000000.00",
+                "account": "1100",
+            },
+            {
+                "line": 2,
+                "name": "Monitor",
+                "quantity": 4,
+                "unit_price": "500000.00",
+                "subtotal": "2000000.00",
+                "account": "1100",
+            },
+        ],
+        "entries": [
+            {"account": "1100", "debit": "10000000.00", "credit": "0.00"},
+            {"account": "1000", "debit": "0.00", "credit": "10000000.00"},
+        ],
+    }
 
     assert ok(run(tmp_path, "void", "1", "--reason", "Entered twice", "--by", "alice")).strip() == (
         "Transaction 1 is void; reversing transaction 3 posted."
@@ -107,8 +149,25 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
 
     tb = as_json(run(tmp_path, "trial-balance", "--json"))
     assert tb["balanced"] is True
-    assert tb["totals"] == {"USD": {"debit": 3000000000, "credit": 3000000000}}
-    assert {r["account"]: r["balance"] for r in tb["rows"]} == {"1000": -1000000000, "1100": 1000000000}
+    assert tb["totals"] == {"USD": {"debit": "30000000.00", "credit": "30000000.00"}}
+    assert tb["rows"] == [
+        {
+            "account": "1000",
+            "name": "Cash",
+            "currency": "USD",
+            "debit": "10000000.00",
+            "credit": "20000000.00",
+            "balance": "-10000000.00",
+        },
+        {
+            "account": "1100",
+            "name": "Inventory",
+            "currency": "USD",
+            "debit": "20000000.00",
+            "credit": "10000000.00",
+            "balance": "10000000.00",
+        },
+    ]
     assert ok(run(tmp_path, "verify")).strip() == VERIFIED
 
     # A tampered maintained balance is named by account.
@@ -136,16 +195,17 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
     assert ok(run(tmp_path, "post", name)).startswith("Already recorded as:\nTransaction 4  [posted]")
 
     table = ok(run(tmp_path, "trial-balance"))
-    assert "Trial balance (USD)" in table
-    assert "40,000,000.00" in table
-    assert "  balanced" in table
+    assert table.startswith("Trial balance (USD)")
+    row(table, "1000", "Cash", "10,000,000.00", "30,000,000.00", "-20,000,000.00")
+    row(table, "Total", "40,000,000.00", "40,000,000.00", "balanced")
     assert "NOT BALANCED" not in table
 
 
 def test_accounts_list_and_load(tmp_path: Path, sqlite_url: URL) -> None:
-    listed = ok(run(tmp_path, "accounts", "list", url=sqlite_url)).splitlines()
-    assert listed[0].split() == ["1000", "Cash", "asset"]
-    assert any(line.split()[:3] == ["6100", "Office", "Supplies"] for line in listed)
+    listed = ok(run(tmp_path, "accounts", "list", url=sqlite_url))
+    assert listed.splitlines()[0].split() == ["Code", "Name", "Type", "Status"]
+    assert listed.splitlines()[2].split() == ["1000", "Cash", "asset"]
+    row(listed, "6100", "Office Supplies", "expense")
 
     chart = [
         {"code": "1000", "name": "Petty Cash", "type": "asset"},
@@ -159,6 +219,13 @@ def test_accounts_list_and_load(tmp_path: Path, sqlite_url: URL) -> None:
     assert by_code["1000"] == {"code": "1000", "name": "Petty Cash", "type": "asset", "active": True}
     assert by_code["7000"]["active"] is True
     assert by_code["6100"]["active"] is False  # no longer listed: closed, never deleted
+    row(
+        ok(run(tmp_path, "accounts", "list", "--all", url=sqlite_url)),
+        "6100",
+        "Office Supplies",
+        "expense",
+        "closed",
+    )
 
     # A closed account can no longer be booked to.
     name = write(tmp_path / "p.json", {**json.loads(EXAMPLE.read_text()), "payment_account": "6100"})
@@ -308,3 +375,77 @@ def test_verify_exits_non_zero_naming_the_broken_transaction(tmp_path: Path, sql
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "Transaction 1: is posted but its journal entries do not add up to its total" in result.stderr
+
+
+def test_json_money_is_exact_in_each_currencys_own_decimals(tmp_path: Path, sqlite_url: URL) -> None:
+    yen = {
+        "description": "Cables",
+        "currency": "JPY",
+        "items": [{"name": "Cable", "quantity": 3, "price": 1250}],
+    }
+    dinar = {
+        "description": "Tea",
+        "currency": "KWD",
+        "items": [{"name": "Tea", "quantity": 3, "price": 1.125}],
+    }
+    for purchase in (yen, dinar):
+        ok(run(tmp_path, "post", write(tmp_path / "p.json", purchase), url=sqlite_url))
+
+    shown = as_json(run(tmp_path, "show", "2", "--json", url=sqlite_url))
+    assert (shown["currency"], shown["exponent"], shown["total"]) == ("KWD", 3, "3.375")
+    assert (shown["items"][0]["unit_price"], shown["items"][0]["subtotal"]) == ("1.125", "3.375")
+    tb = as_json(run(tmp_path, "trial-balance", "--json", url=sqlite_url))
+    assert tb["totals"] == {
+        "JPY": {"debit": "3750", "credit": "3750"},
+        "KWD": {"debit": "3.375", "credit": "3.375"},
+    }
+    assert [(r["account"], r["currency"], r["balance"]) for r in tb["rows"]] == [
+        ("1000", "JPY", "-3750"),
+        ("1100", "JPY", "3750"),
+        ("1000", "KWD", "-3.375"),
+        ("1100", "KWD", "3.375"),
+    ]
+
+    table = ok(run(tmp_path, "trial-balance", url=sqlite_url))
+    assert "Trial balance (JPY)" in table
+    assert "Trial balance (KWD)" in table
+    row(table, "Total", "3,750", "3,750", "balanced")
+    row(table, "Total", "3.375", "3.375", "balanced")
+
+
+def test_every_bad_setting_is_one_error_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "verify", env={"PORT": "eighty", "APPROVERS": "alice"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "error: PORT: Input should be a valid integer, unable to parse string as an integer",
+        "error: APPROVERS: 'alice' is not a Slack user ID (U...) or user group ID (S...)",
+    ]
+    assert not (tmp_path / "purchase-bot.sqlite3").exists()
+
+
+def test_help_needs_neither_good_settings_nor_a_database(tmp_path: Path) -> None:
+    for args in (["show", "--help"], ["db", "upgrade", "--help"], ["serve", "--help"]):
+        assert "Usage:" in ok(run(tmp_path, *args, url=UNREACHABLE, env={"PORT": "eighty"}))
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+def test_serve_checks_slack_settings_before_any_database(tmp_path: Path) -> None:
+    assert fails(run(tmp_path, "serve", url=UNREACHABLE)).startswith("error: SLACK_BOT_TOKEN is not set")
+
+
+def test_the_engine_is_disposed_when_the_command_ends(
+    sqlite_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disposed: list[URL] = []
+    dispose = Engine.dispose
+
+    def spy(engine: Engine, close: bool = True) -> None:
+        disposed.append(engine.url)
+        dispose(engine, close)
+
+    monkeypatch.setattr(Engine, "dispose", spy)
+    env = {"DATABASE_URL": sqlite_url.render_as_string(hide_password=False)}
+    result = CliRunner().invoke(cli, ["verify"], env=env)
+    assert result.exit_code == 0, result.output
+    assert disposed == [sqlite_url]

@@ -1,4 +1,4 @@
-"""Settings: the environment names are a contract; a bad value stops start-up with one clear line."""
+"""Settings: the environment names are a contract; bad values stop start-up with one clear line each."""
 
 from decimal import Decimal
 
@@ -74,7 +74,9 @@ def test_dotenv_file_is_read(tmp_path: object) -> None:
         ("SLACK_API_URL", "not a url", "SLACK_API_URL:"),
         ("PURCHASE_CHANNEL", "#general", "PURCHASE_CHANNEL:"),
         ("DEFAULT_CURRENCY", "DOLLARS", "DEFAULT_CURRENCY: must be a three-letter ISO currency code"),
-        ("APPROVAL_THRESHOLD", "USD lots", "APPROVAL_THRESHOLD:"),
+        ("APPROVAL_THRESHOLD", "USD lots", "APPROVAL_THRESHOLD: must be a plain amount like 1250"),
+        ("APPROVAL_THRESHOLD", "BUCKS 500", "APPROVAL_THRESHOLD: 'BUCKS' is not a currency code"),
+        ("APPROVAL_THRESHOLD", "USD 0", "APPROVAL_THRESHOLD: must be more than zero"),
         ("APPROVERS", "alice", "APPROVERS: 'alice' is not a Slack user ID"),
         ("ANNOUNCE_HOLD_SECONDS", "0", "ANNOUNCE_HOLD_SECONDS:"),
         ("ANNOUNCE_SWEEP_SECONDS", "soon", "ANNOUNCE_SWEEP_SECONDS:"),
@@ -88,6 +90,37 @@ def test_bad_values_name_the_setting(
         load_settings()
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_every_bad_value_is_named_on_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "eighty")
+    monkeypatch.setenv("DEFAULT_CURRENCY", "DOLLARS")
+    monkeypatch.setenv("APPROVERS", "alice")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["PORT", "DEFAULT_CURRENCY", "APPROVERS"]
+    assert lines[1] == "DEFAULT_CURRENCY: must be a three-letter ISO currency code such as USD"
+    assert lines[2] == "APPROVERS: 'alice' is not a Slack user ID (U...) or user group ID (S...)"
+
+
+@pytest.mark.parametrize(
+    ("value", "thresholds"),
+    [
+        ("500", {None: Decimal(500)}),
+        ("usd 500, EUR 450.50", {"USD": Decimal(500), "EUR": Decimal("450.50")}),
+        (" USD 500 , ", {"USD": Decimal(500)}),
+        ("", {}),
+    ],
+)
+def test_approval_threshold_is_parsed_once_into_amounts(
+    monkeypatch: pytest.MonkeyPatch, value: str, thresholds: dict[str | None, Decimal]
+) -> None:
+    monkeypatch.setenv("APPROVAL_THRESHOLD", value)
+    assert load_settings().thresholds == thresholds
+    # Given by keyword, as the Slack tests do, it means the same.
+    monkeypatch.delenv("APPROVAL_THRESHOLD")
+    assert Settings(_env_file=None, approval_threshold=value).thresholds == thresholds
 
 
 def test_serving_needs_slack_credentials() -> None:

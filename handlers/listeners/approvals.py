@@ -7,16 +7,9 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from handlers import slack_api
-from handlers.blocks.lifecycle import (
-    ACTION_APPROVE,
-    ACTION_REJECT,
-    REASON_BLOCK,
-    REJECT_CALLBACK,
-    read_reason_modal,
-)
+from handlers.blocks.lifecycle import ACTION_APPROVE, ACTION_REJECT, REJECT_CALLBACK
 from handlers.context import deps_of
-from handlers.in_time import answer_in_time
-from handlers.listeners.reasons import action_tx, message_ref, open_reason_form, reason_screens
+from handlers.listeners.reasons import action_tx, answer_reason_form, message_ref, open_reason_form
 from handlers.texts import NOT_APPROVER
 from handlers.usecases import decisions
 from handlers.usecases.access import is_approver, refused
@@ -60,29 +53,21 @@ def reject_clicked(
 def reject_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     deps = deps_of(context)
     user = str(body["user"]["id"])
-    view = body["view"]
-    tx, channel, ts, reason = read_reason_modal(view)
-    if tx is None:
-        ack(response_action="errors", errors={REASON_BLOCK: "This form is damaged; click Reject again."})
-        return
-    if not reason:
-        ack(response_action="errors", errors={REASON_BLOCK: "Say why the purchase is rejected."})
-        return
-    if not is_approver(deps, client, user):
-        message = refused(user, f"rejection of transaction {tx}", NOT_APPROVER)
-        ack(response_action="errors", errors={REASON_BLOCK: message})
-        return
 
-    def then(change: decisions.Change) -> None:
-        decisions.after_decision(deps, client, change, channel, ts, actor=user)
+    def refusal(tx: int) -> str | None:
+        if is_approver(deps, client, user):
+            return None
+        return refused(user, f"rejection of transaction {tx}", NOT_APPROVER)
 
-    answer_in_time(
+    answer_reason_form(
         deps,
         ack,
         client,
-        view_id=view["id"],
-        user=user,
-        work=lambda: decisions.reject(deps, client, user=user, tx=tx, reason=reason),
-        screens=reason_screens("reject", tx, deps.db_deadline),
-        then=then,
+        body,
+        "reject",
+        work=lambda tx, reason, _channel: decisions.reject(deps, client, user=user, tx=tx, reason=reason),
+        then=lambda change, channel, ts: decisions.after_decision(
+            deps, client, change, channel, ts, actor=user
+        ),
+        refusal=refusal,
     )

@@ -1,18 +1,20 @@
 """What the reject and void flows share: the clicked message, the reason form, and its screens."""
 
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from handlers import slack_api
-from handlers.blocks.lifecycle import done_view, reason_modal
-from handlers.in_time import Screens
+from handlers.blocks.lifecycle import REASON_BLOCK, done_view, read_reason_modal, reason_modal
+from handlers.context import Deps
+from handlers.in_time import Screens, answer_in_time
 from handlers.texts import NOTHING_CHANGED, not_known_yet
 from handlers.usecases.decisions import Change
 
 # The reason form's words, by kind: titles when done, not done and waiting; the waiting text;
-# what is not known while the database does not answer.
+# what is not known while the database does not answer; the past participle.
 _WORDS = {
     "reject": (
         "Purchase rejected",
@@ -20,8 +22,16 @@ _WORDS = {
         "Rejecting",
         "Recording the rejection...",
         "it was rejected",
+        "rejected",
     ),
-    "void": ("Purchase voided", "Not voided", "Voiding", "Posting the reversal...", "it was voided"),
+    "void": (
+        "Purchase voided",
+        "Not voided",
+        "Voiding",
+        "Posting the reversal...",
+        "it was voided",
+        "voided",
+    ),
 }
 
 
@@ -55,7 +65,7 @@ def open_reason_form(client: WebClient, body: dict[str, Any], respond: Respond, 
 
 
 def reason_screens(kind: str, tx: int, deadline: float) -> Screens[Change]:
-    done, not_done, title, waiting, unknown = _WORDS[kind]
+    done, not_done, title, waiting, unknown, _ = _WORDS[kind]
     return Screens[Change](
         waiting=done_view(title, f":hourglass_flowing_sand: {waiting}"),
         unknown=done_view(title, not_known_yet(deadline, unknown)),
@@ -64,4 +74,44 @@ def reason_screens(kind: str, tx: int, deadline: float) -> Screens[Change]:
         ),
         failed=lambda _: done_view(not_done, f":x: {NOTHING_CHANGED}"),
         message=lambda change: (change.message, []),
+    )
+
+
+def answer_reason_form(
+    deps: Deps,
+    ack: Ack,
+    client: WebClient,
+    body: dict[str, Any],
+    kind: str,
+    *,
+    work: Callable[[int, str, str | None], Change],
+    then: Callable[[Change, str | None, str | None], None],
+    refusal: Callable[[int], str | None] = lambda _: None,
+) -> None:
+    """A submitted reason form: checked (errors on the reason field), then `work(tx, reason, channel)`
+    is answered in time and `then(change, channel, ts)` updates the clicked message."""
+    view = body["view"]
+    tx, channel, ts, reason = read_reason_modal(view)
+    if tx is None:
+        ack(
+            response_action="errors",
+            errors={REASON_BLOCK: f"This form is damaged; click {kind.capitalize()} again."},
+        )
+        return
+    if not reason:
+        ack(response_action="errors", errors={REASON_BLOCK: f"Say why the purchase is {_WORDS[kind][-1]}."})
+        return
+    refused = refusal(tx)
+    if refused is not None:
+        ack(response_action="errors", errors={REASON_BLOCK: refused})
+        return
+    answer_in_time(
+        deps,
+        ack,
+        client,
+        view_id=view["id"],
+        user=str(body["user"]["id"]),
+        work=lambda: work(tx, reason, channel),
+        screens=reason_screens(kind, tx, deps.db_deadline),
+        then=lambda change: then(change, channel, ts),
     )

@@ -9,10 +9,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers.blocks.lifecycle import ACTION_VOID, REASON_BLOCK, VOID_CALLBACK, read_reason_modal
+from handlers.blocks.lifecycle import ACTION_VOID, VOID_CALLBACK
 from handlers.context import Deps, deps_of
-from handlers.in_time import answer_in_time
-from handlers.listeners.reasons import action_tx, open_reason_form, reason_screens
+from handlers.listeners.reasons import action_tx, answer_reason_form, open_reason_form
 from handlers.texts import VOID_USAGE
 from handlers.usecases import decisions
 
@@ -56,27 +55,16 @@ def void_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     deps = deps_of(context)
     user = str(body["user"]["id"])
     team = (body.get("team") or {}).get("id")
-    view = body["view"]
-    tx, channel, ts, reason = read_reason_modal(view)
-    if tx is None:
-        ack(response_action="errors", errors={REASON_BLOCK: "This form is damaged; click Void again."})
-        return
-    if not reason:
-        ack(response_action="errors", errors={REASON_BLOCK: "Say why the purchase is voided."})
-        return
 
-    def then(change: decisions.Change) -> None:
-        decisions.after_void(deps, client, change, channel, ts, actor=user)
+    def work(tx: int, reason: str, channel: str | None) -> decisions.Change:
+        return decisions.void(deps, client, user=user, tx=tx, reason=reason, team=team, channel=channel)
 
-    answer_in_time(
+    answer_reason_form(
         deps,
         ack,
         client,
-        view_id=view["id"],
-        user=user,
-        work=lambda: decisions.void(
-            deps, client, user=user, tx=tx, reason=reason, team=team, channel=channel
-        ),
-        screens=reason_screens("void", tx, deps.db_deadline),
-        then=then,
+        body,
+        "void",
+        work=work,
+        then=lambda change, channel, ts: decisions.after_void(deps, client, change, channel, ts, actor=user),
     )

@@ -1,0 +1,169 @@
+"""What `--json` prints: one pydantic model per view.
+
+Money is an exact decimal string in major units beside its currency code ("10000000.00", "USD"), as
+in the CSV export: never a float, and a reader need not know the currency's exponent.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_json
+
+from db.models import AccountType, Announcement, Status, TransactionHeader
+from db.money import from_minor
+from db.reports import TrialBalance
+
+
+class Output(BaseModel):
+    # from_attributes: a view whose fields are the object's attributes is read straight off it.
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+def dump(value: Output | Sequence[Output]) -> str:
+    """Indented JSON; a Decimal is written as its exact string."""
+    return to_json(value, indent=2).decode()
+
+
+class PostedOutput(Output):
+    """Read from a `db.posting.Posted`."""
+
+    id: int
+    status: Status
+    replayed: bool
+
+
+class ItemOutput(Output):
+    line: int
+    name: str
+    quantity: int
+    unit_price: Decimal
+    subtotal: Decimal
+    account: str
+
+
+class EntryOutput(Output):
+    account: str
+    debit: Decimal
+    credit: Decimal
+
+
+class TransactionOutput(Output):
+    id: int
+    status: Status
+    date: dt.date
+    description: str
+    vendor: str | None
+    currency: str
+    total: Decimal
+    exponent: int
+    reverses_id: int | None
+    items: list[ItemOutput]
+    entries: list[EntryOutput]
+
+    @classmethod
+    def of(cls, header: TransactionHeader) -> "TransactionOutput":
+        exp = header.exponent
+        return cls(
+            id=header.id,
+            status=header.status,
+            date=header.effective_date,
+            description=header.description,
+            vendor=header.vendor,
+            currency=header.currency,
+            total=from_minor(header.total, exp),
+            exponent=exp,
+            reverses_id=header.reverses_id,
+            items=[
+                ItemOutput(
+                    line=d.line,
+                    name=d.item,
+                    quantity=d.quantity,
+                    unit_price=from_minor(d.unit_price, exp),
+                    subtotal=from_minor(d.subtotal, exp),
+                    account=d.account.code,
+                )
+                for d in header.details
+            ],
+            entries=[
+                EntryOutput(
+                    account=e.account.code, debit=from_minor(e.debit, exp), credit=from_minor(e.credit, exp)
+                )
+                for e in header.entries
+            ],
+        )
+
+
+class BalanceRowOutput(Output):
+    account: str
+    name: str
+    currency: str
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+
+
+class TotalsOutput(Output):
+    debit: Decimal
+    credit: Decimal
+
+
+class TrialBalanceOutput(Output):
+    rows: list[BalanceRowOutput]
+    totals: dict[str, TotalsOutput]  # by currency code
+    balanced: bool
+
+    @classmethod
+    def of(cls, tb: TrialBalance) -> "TrialBalanceOutput":
+        exponents = {r.currency: r.exponent for r in tb.rows}
+        return cls(
+            rows=[
+                BalanceRowOutput(
+                    account=r.code,
+                    name=r.name,
+                    currency=r.currency,
+                    debit=from_minor(r.debit, r.exponent),
+                    credit=from_minor(r.credit, r.exponent),
+                    balance=from_minor(r.balance, r.exponent),
+                )
+                for r in tb.rows
+            ],
+            totals={
+                currency: TotalsOutput(
+                    debit=from_minor(debit, exponents[currency]),
+                    credit=from_minor(credit, exponents[currency]),
+                )
+                for currency, (debit, credit) in tb.totals().items()
+            },
+            balanced=tb.balanced,
+        )
+
+
+class AccountOutput(Output):
+    """Read from a `db.models.Account`."""
+
+    code: str
+    name: str
+    type: AccountType
+    active: bool
+
+
+class AnnouncementOutput(Output):
+    transaction_id: int
+    state: Literal["waiting", "given up"]
+    attempts: int
+    next_try: dt.datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, row: Announcement) -> "AnnouncementOutput":
+        given_up = row.given_up_at is not None
+        return cls(
+            transaction_id=row.transaction_id,
+            state="given up" if given_up else "waiting",
+            attempts=row.attempts,
+            next_try=None if given_up else row.due_at,
+            last_error=row.last_error,
+        )
