@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from db.clock import Clock
 from db.money import known_currencies
-from db.schemas import parse_amount
+from db.schemas import DEFAULT_CURRENCY, parse_amount
 
 
 class SettingsError(Exception):
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # process gone) is sent by whichever process sweeps next; each sweeps every ANNOUNCE_SWEEP_SECONDS.
     announce_hold_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     announce_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
-    default_currency: str = "USD"
+    default_currency: str = DEFAULT_CURRENCY
     # The books' calendar: "today" and "this month" are the day and month in this IANA time zone.
     books_timezone: ZoneInfo = ZoneInfo("UTC")
     # APPROVAL_THRESHOLD: `"500"` -> {None: 500} (any currency); `"USD 500, EUR 450"` -> per currency.

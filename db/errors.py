@@ -61,11 +61,16 @@ class AlreadyDecided(LedgerError):
         at: dt.datetime | None = None,
         reason: str | None = None,
     ) -> None:
-        self.transaction_id, self.status, self.by, self.at, self.reason = transaction_id, status, by, at, reason
-        who = f" by {by}" if by else ""
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)  # SQLite gives back the UTC times it stores without their zone
-        self.at = at
+        self.transaction_id, self.status, self.by, self.at, self.reason = (
+            transaction_id,
+            status,
+            by,
+            at,
+            reason,
+        )
+        who = f" by {by}" if by else ""
         when = f" on {at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if at else ""
         why = f": {reason}" if reason else ""
         super().__init__(f"Transaction {transaction_id} was already {status}{who}{when}{why}")
@@ -73,4 +78,3 @@ class AlreadyDecided(LedgerError):
 
 class Unbalanced(LedgerError):
     pass
-

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import outbox
 from db.clock import Clock
+from db.schemas import DEFAULT_CURRENCY
 from handlers.caches import ChartCache, Debouncer, GroupCache
 
 
@@ -30,7 +31,7 @@ class Deps:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack")
     )
     clock: Clock = field(default_factory=Clock)
-    default_currency: str = "USD"
+    default_currency: str = DEFAULT_CURRENCY
     channel: str | None = None
     # How long a view_submission may wait for the database before it answers "Posting..."
     # and reports the outcome with views.update; Slack's own limit is 3 seconds.

@@ -194,9 +194,7 @@ def test_double_approval_is_refused_naming_who(factory: sessionmaker[Session]) -
         lambda s: approve(s, pending, by="U0CAROL", clock=CLOCK),
         lambda s: reject(s, pending, by="U0CAROL", reason="late", clock=CLOCK),
     ):
-        with pytest.raises(
-            AlreadyDecided, match=rf"Transaction {pending} was already posted by U0BOB on "
-        ):
+        with pytest.raises(AlreadyDecided, match=rf"Transaction {pending} was already posted by U0BOB on "):
             in_session(factory, act)
     with factory.begin() as session:
         assert count_rows(session) == rows

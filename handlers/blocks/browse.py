@@ -3,10 +3,13 @@
 import json
 from typing import Any
 
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
+
 from db.money import format_amount
 from db.queries import Page, Summary
-from handlers.blocks.common import context, escape, md, plain, section, sections, when, who
+from handlers.blocks.common import context, dicts, escape, md, plain, section, sections, when, who
 from handlers.blocks.lifecycle import status_line
+from handlers.blocks.receipt import item_lines, journal_lines
 from handlers.receipt import Audit, Receipt
 
 ACTION_PAGE = "list_page"
@@ -37,22 +40,16 @@ def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, An
     ]
     if receipt.vendor:
         fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
-    blocks: list[dict[str, Any]] = [
+    blocks: list[Block] = [
         section(f"*Purchase #{receipt.id}*: {escape(receipt.description)}", "title"),
-        {"type": "section", "fields": fields},
+        SectionBlock(fields=fields),
     ]
-    items = "\n".join(
-        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {i.account}"
-        for i in receipt.items
-    )
+    items = item_lines(receipt)
     if items:
         blocks += sections(f"*Items*\n{items}")
-    journal = "\n".join(
-        f"{escape(e.account)}: " + (f"Dr {e.debit}" if e.debit else f"Cr {e.credit}") for e in receipt.entries
-    )
-    blocks += sections(f"*Journal*\n{journal or '_no entries_'}")
-    blocks.append({**context(status_line(audit)), "block_id": "status"})
-    return text, blocks
+    blocks += sections(f"*Journal*\n{journal_lines(receipt) or '_no entries_'}")
+    blocks.append(context(status_line(audit), "status"))
+    return text, dicts(blocks)
 
 
 def summary_line(row: Summary) -> str:
@@ -63,13 +60,12 @@ def summary_line(row: Summary) -> str:
     )
 
 
-def page_button(kind: str, offset: int, label: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": f"{ACTION_PAGE}_{'next' if label.startswith('Next') else 'prev'}",
-        "text": plain(label),
-        "value": json.dumps({"k": kind, "o": offset}),
-    }
+def page_button(kind: str, offset: int, label: str) -> ButtonElement:
+    return ButtonElement(
+        action_id=f"{ACTION_PAGE}_{'next' if label.startswith('Next') else 'prev'}",
+        text=plain(label),
+        value=json.dumps({"k": kind, "o": offset}),
+    )
 
 
 def read_page_value(value: str | None) -> tuple[str, int]:
@@ -87,10 +83,10 @@ def list_message(page: Page, kind: str) -> tuple[str, list[dict[str, Any]]]:
     title = LIST_TITLES.get(kind, LIST_TITLES["all"])
     if not page.rows:
         text = f"{title}: none." if page.offset == 0 else f"{title}: no more."
-        return text, [section(f"*{title}*\nNothing to show.", "list_title")]
+        return text, dicts([section(f"*{title}*\nNothing to show.", "list_title")])
     first, last = page.offset + 1, page.offset + len(page.rows)
     text = f"{title}: {first}–{last} of {page.total}"
-    blocks: list[dict[str, Any]] = [section(f"*{title}*", "list_title")]
+    blocks: list[Block] = [section(f"*{title}*", "list_title")]
     blocks += [section(summary_line(row)) for row in page.rows]
     blocks.append(context(f"Showing {first}–{last} of {page.total}. `/purchase show ID` for details."))
     buttons = []
@@ -99,5 +95,5 @@ def list_message(page: Page, kind: str) -> tuple[str, list[dict[str, Any]]]:
     if page.next_offset is not None:
         buttons.append(page_button(kind, page.next_offset, "Next page"))
     if buttons:
-        blocks.append({"type": "actions", "block_id": "paging", "elements": buttons})
-    return text, blocks
+        blocks.append(ActionsBlock(block_id="paging", elements=buttons))
+    return text, dicts(blocks)

@@ -4,6 +4,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
+from slack_sdk.models.views import View
+
 from db.money import format_amount
 from db.queries import Page, Summary
 from db.reports import BalanceRow
@@ -31,15 +34,15 @@ def home_view(
     may_record: bool = True,
 ) -> dict[str, Any]:
     """The App Home tab: the user's recent purchases, what awaits their approval, the month's balances."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain("Purchases")},
+    blocks: list[Block] = [
+        HeaderBlock(text=plain("Purchases")),
         section(
             "Record a purchase with `/purchase`; `/purchase help` lists everything else."
             if may_record
             else "You can see purchases here; recording them needs a place in PURCHASE_ALLOWED_USERS.",
             "intro",
         ),
-        {"type": "divider"},
+        DividerBlock(),
         section("*Your recent purchases*", "recent_title"),
     ]
     if recent:
@@ -47,10 +50,10 @@ def home_view(
     else:
         blocks.append(context("You have not recorded any purchases yet."))
     if awaiting is not None:
-        blocks += [{"type": "divider"}, section("*Waiting for your approval*", "awaiting_title")]
+        blocks += [DividerBlock(), section("*Waiting for your approval*", "awaiting_title")]
         for row in awaiting.rows:
             blocks.append(section(summary_line(row)))
-            blocks.append(approval_buttons(row.id) | {"block_id": f"approval_{row.id}"})
+            blocks.append(approval_buttons(row.id, f"approval_{row.id}"))
         if not awaiting.rows:
             blocks.append(context("Nothing waits for you."))
         elif awaiting.total > len(awaiting.rows):
@@ -58,7 +61,7 @@ def home_view(
                 context(f"…and {awaiting.total - len(awaiting.rows)} more: `/purchase list pending`.")
             )
     blocks += [
-        {"type": "divider"},
+        DividerBlock(),
         section(f"*Account balances for {month:%B %Y}*\n{balances_text(balances)}", "balances"),
     ]
-    return {"type": "home", "blocks": blocks[:100]}
+    return View(type="home", blocks=blocks[: View.blocks_max_length]).to_dict()

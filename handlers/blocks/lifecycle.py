@@ -4,9 +4,19 @@ buttons that apply (approve, reject, void), the reason forms, and the texts of d
 import json
 from typing import Any
 
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    InputBlock,
+    PlainTextInputElement,
+    PlainTextObject,
+)
+from slack_sdk.models.views import View
+
 from db.lifecycle import MAX_REASON
 from db.models import Status
-from handlers.blocks.common import context, escape, md, plain, section, when, who
+from handlers.blocks.common import context, dicts, escape, md, plain, section, when, who
 from handlers.blocks.receipt import build_notification
 from handlers.receipt import Audit, Receipt
 
@@ -35,57 +45,35 @@ def status_line(audit: Audit) -> str:
     return f"{approved}:white_check_mark: Posted.".strip()
 
 
-def approval_buttons(transaction_id: int) -> dict[str, Any]:
+def approval_buttons(transaction_id: int, block_id: str = "approval") -> ActionsBlock:
     value = str(transaction_id)
-    return {
-        "type": "actions",
-        "block_id": "approval",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_APPROVE,
-                "style": "primary",
-                "text": plain("Approve"),
-                "value": value,
-            },
-            {
-                "type": "button",
-                "action_id": ACTION_REJECT,
-                "style": "danger",
-                "text": plain("Reject"),
-                "value": value,
-            },
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            ButtonElement(action_id=ACTION_APPROVE, style="primary", text=plain("Approve"), value=value),
+            ButtonElement(action_id=ACTION_REJECT, style="danger", text=plain("Reject"), value=value),
         ],
-    }
+    )
 
 
-def void_button(transaction_id: int) -> dict[str, Any]:
-    return {
-        "type": "actions",
-        "block_id": "void",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_VOID,
-                "style": "danger",
-                "text": plain("Void"),
-                "value": str(transaction_id),
-                "confirm": {
-                    "title": plain("Void this purchase?"),
-                    "text": md(
-                        f"Purchase #{transaction_id} will be reversed by new journal entries. "
-                        "It stays in the books, marked void, and cannot be posted again."
-                    ),
-                    "confirm": plain("Void it"),
-                    "deny": plain("Keep it"),
-                    "style": "danger",
-                },
-            }
-        ],
-    }
+def void_button(transaction_id: int) -> ActionsBlock:
+    confirm = ConfirmObject(
+        title=plain("Void this purchase?"),
+        text=md(
+            f"Purchase #{transaction_id} will be reversed by new journal entries. "
+            "It stays in the books, marked void, and cannot be posted again."
+        ),
+        confirm=plain("Void it"),
+        deny=plain("Keep it"),
+        style="danger",
+    )
+    button = ButtonElement(
+        action_id=ACTION_VOID, style="danger", text=plain("Void"), value=str(transaction_id), confirm=confirm
+    )
+    return ActionsBlock(block_id="void", elements=[button])
 
 
-def actions_for(audit: Audit) -> list[dict[str, Any]]:
+def actions_for(audit: Audit) -> list[ActionsBlock]:
     """The buttons a channel message carries in this state: decide, void, or none."""
     if audit.status == Status.PENDING:
         return [approval_buttons(audit.id)]
@@ -98,40 +86,37 @@ def channel_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str,
     """The team channel's message for a purchase, in its current state, with the buttons that apply."""
     text, blocks = build_notification(receipt, audit.created_by or "unknown")
     if audit.status != Status.POSTED or audit.decided_by:
-        blocks.append({**context(status_line(audit)), "block_id": "status"})
-    return text, [*blocks, *actions_for(audit)]
+        blocks.append(context(status_line(audit), "status").to_dict())
+    return text, [*blocks, *dicts(actions_for(audit))]
+
+
+def _title(text: str) -> PlainTextObject:
+    """A modal's title, cut to what Slack shows."""
+    return plain(text[: View.title_max_length])
 
 
 def reason_modal(kind: str, transaction_id: int, *, channel: str | None, ts: str | None) -> dict[str, Any]:
     """A small modal asking why a purchase is rejected (`kind="reject"`) or voided (`"void"`)."""
     reject = kind == "reject"
     meta = json.dumps({"tx": transaction_id, "channel": channel, "ts": ts})
-    return {
-        "type": "modal",
-        "callback_id": REJECT_CALLBACK if reject else VOID_CALLBACK,
-        "title": plain(f"{'Reject' if reject else 'Void'} purchase #{transaction_id}"[:24]),
-        "submit": plain("Reject" if reject else "Void"),
-        "close": plain("Cancel"),
-        "private_metadata": meta,
-        "blocks": [
+    why = PlainTextInputElement(action_id="value", multiline=True, max_length=MAX_REASON)
+    view = View(
+        type="modal",
+        callback_id=REJECT_CALLBACK if reject else VOID_CALLBACK,
+        title=_title(f"{'Reject' if reject else 'Void'} purchase #{transaction_id}"),
+        submit=plain("Reject" if reject else "Void"),
+        close=plain("Cancel"),
+        private_metadata=meta,
+        blocks=[
             section(
                 f"Rejected purchase #{transaction_id} can never be posted. The requester is told why."
                 if reject
                 else f"Purchase #{transaction_id} will be reversed by new journal entries; the reason is kept."
             ),
-            {
-                "type": "input",
-                "block_id": REASON_BLOCK,
-                "label": plain("Why?"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": MAX_REASON,
-                },
-            },
+            InputBlock(block_id=REASON_BLOCK, label=plain("Why?"), element=why),
         ],
-    }
+    )
+    return view.to_dict()
 
 
 def read_reason_modal(view: dict[str, Any]) -> tuple[int | None, str | None, str | None, str]:
@@ -147,12 +132,8 @@ def read_reason_modal(view: dict[str, Any]) -> tuple[int | None, str | None, str
 
 
 def done_view(title: str, text: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain(title[:24]),
-        "close": plain("Close"),
-        "blocks": [section(text, "outcome")],
-    }
+    view = View(type="modal", title=_title(title), close=plain("Close"), blocks=[section(text, "outcome")])
+    return view.to_dict()
 
 
 def outcome_text(audit: Audit, description: str, total: str) -> str:

@@ -10,14 +10,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.blocks.common import escape, md, plain
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DatePickerElement,
+    DividerBlock,
+    InputBlock,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from handlers.blocks.common import context, escape, md, plain, section
 from handlers.caches import AccountOption
 
 CALLBACK_ID = "purchase_modal"
 ACTION_ADD = "add_item"
 ACTION_REMOVE = "remove_item"
 MAX_MODAL_ITEMS = 15  # 5 blocks an item plus the header fields stay well inside Slack's 100 blocks
-MAX_OPTIONS = 100  # Slack's limit for one static_select
 ITEM_FIELDS = ("name", "quantity", "unit_price", "account")
 MAX_ROW_NUMBER = 100_000  # rows are numbered from 0 as items are added; keeps block IDs short
 
@@ -74,24 +88,21 @@ def item_block(row: int, name: str) -> str:
     return f"item_{row}_{name}"
 
 
-def _option(account: AccountOption) -> dict[str, Any]:
-    return {"text": plain(f"{account.code} {account.name}"[:75]), "value": account.code}
+def _option(account: AccountOption) -> Option:
+    return Option(value=account.code, text=plain(f"{account.code} {account.name}"[: Option.label_max_length]))
 
 
 def _select(
     block_id: str, label: str, accounts: Sequence[AccountOption], selected: str | None, placeholder: str
-) -> dict[str, Any]:
-    options = [_option(a) for a in accounts[:MAX_OPTIONS]]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": "value",
-        "placeholder": plain(placeholder),
-        "options": options,
-    }
-    initial = next((o for o in options if o["value"] == selected), None)
-    if initial is not None:
-        element["initial_option"] = initial
-    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
+) -> InputBlock:
+    options = [_option(a) for a in accounts[: StaticSelectElement.options_max_length]]
+    element = StaticSelectElement(
+        action_id="value",
+        placeholder=plain(placeholder),
+        options=options,
+        initial_option=next((o for o in options if o.value == selected), None),
+    )
+    return InputBlock(block_id=block_id, label=plain(label), element=element)
 
 
 def _input(
@@ -102,54 +113,36 @@ def _input(
     optional: bool = False,
     max_length: int,
     placeholder: str = "",
-) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": max_length}
-    if value:
-        element["initial_value"] = value[:max_length]
-    if placeholder:
-        element["placeholder"] = plain(placeholder)
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "optional": optional,
-        "element": element,
-    }
+) -> InputBlock:
+    element = PlainTextInputElement(
+        action_id="value",
+        max_length=max_length,
+        initial_value=value[:max_length] if value else None,
+        placeholder=plain(placeholder) if placeholder else None,
+    )
+    return InputBlock(block_id=block_id, label=plain(label), optional=optional, element=element)
 
 
 def _item_blocks(
     number: int, row: int, item: ItemValues, accounts: Sequence[AccountOption], removable: bool
-) -> list[dict[str, Any]]:
-    header: dict[str, Any] = {
-        "type": "section",
-        "block_id": item_block(row, "header"),
-        "text": md(f"*Item {number}*"),
-    }
-    if removable:
-        header["accessory"] = {
-            "type": "button",
-            "action_id": ACTION_REMOVE,
-            "value": str(row),
-            "text": plain("Remove item"),
-        }
-    quantity: dict[str, Any] = {
-        "type": "number_input",
-        "action_id": "value",
-        "is_decimal_allowed": False,
-        "min_value": "1",
-        "max_value": "1000000",
-    }
-    if item.quantity:
-        quantity["initial_value"] = item.quantity
+) -> list[Block]:
+    remove = ButtonElement(action_id=ACTION_REMOVE, value=str(row), text=plain("Remove item"))
+    header = SectionBlock(
+        block_id=item_block(row, "header"),
+        text=md(f"*Item {number}*"),
+        accessory=remove if removable else None,
+    )
+    quantity = NumberInputElement(
+        action_id="value",
+        is_decimal_allowed=False,
+        min_value="1",
+        max_value="1000000",
+        initial_value=item.quantity or None,
+    )
     return [
         header,
         _input(item_block(row, "name"), "What", item.name, max_length=100, placeholder="Laptop"),
-        {
-            "type": "input",
-            "block_id": item_block(row, "quantity"),
-            "label": plain("Quantity"),
-            "element": quantity,
-        },
+        InputBlock(block_id=item_block(row, "quantity"), label=plain("Quantity"), element=quantity),
         _input(
             item_block(row, "unit_price"), "Unit price", item.unit_price, max_length=24, placeholder="1250.00"
         ),
@@ -169,23 +162,18 @@ def build_purchase_modal(
     notice: str | None = None,
 ) -> dict[str, Any]:
     """The purchase form. `meta.rows` names the item rows; `values.items` fills them in order."""
-    blocks: list[dict[str, Any]] = []
+    blocks: list[Block] = []
     if notice:
-        blocks.append({"type": "context", "block_id": "notice", "elements": [md(escape(notice))]})
+        blocks.append(context(escape(notice), "notice"))
     blocks += [
         _input(
             "description", "Description", values.description, max_length=200, placeholder="Office equipment"
         ),
-        {
-            "type": "input",
-            "block_id": "date",
-            "label": plain("Date"),
-            "element": {
-                "type": "datepicker",
-                "action_id": "value",
-                "initial_date": values.date or today.isoformat(),
-            },
-        },
+        InputBlock(
+            block_id="date",
+            label=plain("Date"),
+            element=DatePickerElement(action_id="value", initial_date=values.date or today.isoformat()),
+        ),
         _input("vendor", "Vendor", values.vendor, optional=True, max_length=100),
         _select(
             "payment_account", "Paid from", accounts, values.payment_account or "1000", "Choose an account"
@@ -194,40 +182,43 @@ def build_purchase_modal(
     ]
     items = values.items + [ItemValues() for _ in range(len(meta.rows) - len(values.items))]
     for number, (row, item) in enumerate(zip(meta.rows, items, strict=False), start=1):
-        blocks.append({"type": "divider"})
+        blocks.append(DividerBlock())
         blocks += _item_blocks(number, row, item, accounts, removable=len(meta.rows) > 1)
     if len(meta.rows) < MAX_MODAL_ITEMS:
-        add = {"type": "button", "action_id": ACTION_ADD, "text": plain("Add item"), "value": "add"}
-        blocks.append({"type": "actions", "block_id": "item_actions", "elements": [add]})
+        add = ButtonElement(action_id=ACTION_ADD, text=plain("Add item"), value="add")
+        blocks.append(ActionsBlock(block_id="item_actions", elements=[add]))
     else:
         limit = f"That is the most items one purchase can have here ({MAX_MODAL_ITEMS}); post another for the rest."
-        blocks.append({"type": "context", "block_id": "item_actions", "elements": [md(limit)]})
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "title": plain("Record a purchase"),
-        "submit": plain("Post"),
-        "close": plain("Cancel"),
-        "private_metadata": meta.dump(),
-        "blocks": blocks,
-    }
+        blocks.append(context(limit, "item_actions"))
+    view = View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title=plain("Record a purchase"),
+        submit=plain("Post"),
+        close=plain("Cancel"),
+        private_metadata=meta.dump(),
+        blocks=blocks,
+    )
+    return view.to_dict()
 
 
 def build_posting_view() -> dict[str, Any]:
     """Shown while the database is slow: Slack needs an answer within 3 seconds."""
-    return {
-        "type": "modal",
-        "title": plain("Record a purchase"),
-        "close": plain("Close"),
-        "blocks": [{"type": "section", "text": md(":hourglass_flowing_sand: Posting to the ledger...")}],
-    }
+    view = View(
+        type="modal",
+        title=plain("Record a purchase"),
+        close=plain("Close"),
+        blocks=[section(":hourglass_flowing_sand: Posting to the ledger...")],
+    )
+    return view.to_dict()
 
 
 def build_failure_view(reason: str) -> dict[str, Any]:
     text = f":x: *Nothing was saved.*\n{escape(reason)}"
-    return {
-        "type": "modal",
-        "title": plain("Purchase not saved"),
-        "close": plain("Close"),
-        "blocks": [{"type": "section", "block_id": "failure", "text": md(text)}],
-    }
+    view = View(
+        type="modal",
+        title=plain("Purchase not saved"),
+        close=plain("Close"),
+        blocks=[section(text, "failure")],
+    )
+    return view.to_dict()

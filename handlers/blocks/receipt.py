@@ -3,32 +3,44 @@ team channel's announcement."""
 
 from typing import Any
 
-from handlers.blocks.common import escape, md, plain, sections
+from slack_sdk.models.blocks import Block, SectionBlock
+from slack_sdk.models.views import View
+
+from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections
 from handlers.receipt import Receipt
 
 
-def _receipt_blocks(receipt: Receipt) -> list[dict[str, Any]]:
-    fields = [md(f"*Date*\n{receipt.date.isoformat()}"), md(f"*Total*\n{escape(receipt.total)}")]
-    if receipt.vendor:
-        fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
-    items = "\n".join(
+def item_lines(receipt: Receipt) -> str:
+    """One line an item: quantity, name, unit price, subtotal and account; empty without items."""
+    return "\n".join(
         f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {i.account}"
         for i in receipt.items
     )
-    journal = "\n".join(
+
+
+def journal_lines(receipt: Receipt) -> str:
+    """One line a journal entry: "1500 Equipment: Dr 2,599.98"; empty without entries."""
+    return "\n".join(
         f"{escape(e.account)}: " + (f"Dr {e.debit}" if e.debit else f"Cr {e.credit}") for e in receipt.entries
     )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": plain(receipt.description)},
-        {"type": "section", "fields": fields},
+
+
+def _receipt_blocks(receipt: Receipt) -> list[Block]:
+    fields = [md(f"*Date*\n{receipt.date.isoformat()}"), md(f"*Total*\n{escape(receipt.total)}")]
+    if receipt.vendor:
+        fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
+    items = item_lines(receipt)
+    blocks: list[Block] = [
+        SectionBlock(text=plain(receipt.description[:TEXT_MAX])),
+        SectionBlock(fields=fields),
     ]
     if items:
         blocks += sections(f"*Items*\n{items}")
-    blocks += sections(f"*Journal*\n{journal or '_no entries until approved_'}")
+    blocks += sections(f"*Journal*\n{journal_lines(receipt) or '_no entries until approved_'}")
     return blocks
 
 
-def build_result_view(receipt: Receipt, *, warning: str | None = None) -> dict[str, Any]:
+def _result_blocks(receipt: Receipt, warning: str | None) -> list[Block]:
     if receipt.replayed:
         headline = (
             f":information_source: Already recorded as transaction *#{receipt.id}*; nothing new was saved."
@@ -37,12 +49,20 @@ def build_result_view(receipt: Receipt, *, warning: str | None = None) -> dict[s
         headline = f":hourglass: Transaction *#{receipt.id}* is recorded and waits for approval."
     else:
         headline = f":white_check_mark: Posted as transaction *#{receipt.id}*."
-    blocks = [{"type": "section", "block_id": "result", "text": md(headline)}, *_receipt_blocks(receipt)]
+    blocks = [section(headline, "result"), *_receipt_blocks(receipt)]
     if warning:
-        blocks.append(
-            {"type": "context", "block_id": "warning", "elements": [md(f":warning: {escape(warning)}")]}
-        )
-    return {"type": "modal", "title": plain("Purchase recorded"), "close": plain("Done"), "blocks": blocks}
+        blocks.append(context(f":warning: {escape(warning)}", "warning"))
+    return blocks
+
+
+def build_result_view(receipt: Receipt, *, warning: str | None = None) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        title=plain("Purchase recorded"),
+        close=plain("Done"),
+        blocks=_result_blocks(receipt, warning),
+    )
+    return view.to_dict()
 
 
 def build_notification(receipt: Receipt, user: str) -> tuple[str, list[dict[str, Any]]]:
@@ -50,12 +70,12 @@ def build_notification(receipt: Receipt, user: str) -> tuple[str, list[dict[str,
     text = (
         f"<@{user}> recorded purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
     )
-    return text, [{"type": "section", "text": md(text)}, *_receipt_blocks(receipt)[1:]]
+    return text, dicts([section(text), *_receipt_blocks(receipt)[1:]])
 
 
 def build_receipt_message(
     receipt: Receipt, *, warning: str | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
     """The same outcome as a message, for when the modal is gone."""
-    view = build_result_view(receipt, warning=warning)
-    return f"Purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})", view["blocks"]
+    text = f"Purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
+    return text, dicts(_result_blocks(receipt, warning))
