@@ -5,12 +5,20 @@ into a template database. Most tests get a session factory joined to an outer tr
 is rolled back (`join_transaction_mode="create_savepoint"`); tests that need real commits (the
 deferred balance trigger, concurrency, end to end) get a database of their own, cloned from the
 template. With CI=true a missing PostgreSQL fails those tests instead of skipping them.
+
+The Slack tests share one `bot` fixture: the real Bolt app behind a real HTTP server, wired to a
+fake Slack Web API, on a committing database (`bot_engine`, PostgreSQL unless a module overrides
+it) and the test's `clock`. A test or module changes the bot's settings with
+`@pytest.mark.bot_settings(name=value, ...)` (module-wide through `pytestmark`); a marker nearer
+the test wins, name by name. `fake_slack` is a fake Slack Web API on its own, for tests that
+wire the app themselves.
 """
 
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -22,9 +30,21 @@ from db.accounts import seed_default_chart
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory
 from tests.clock import SetClock
+from tests.slack.fake_api import FakeSlackApi
+
+if TYPE_CHECKING:  # imported when used, so that only the Slack tests load the app
+    from tests.slack.harness import Bot
 
 PG_ADMIN = os.environ.get("PURCHASE_BOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "bot_settings(**overrides): settings for the `bot` fixture's app, as for "
+        'tests.slack.harness.bot_settings (e.g. approvers="U201 U202")',
+    )
 
 
 def _admin_dsn() -> str:
@@ -164,3 +184,29 @@ def sqlite_module_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
 def clock() -> SetClock:
     """The books' clock at noon UTC on BOOKS_DAY, running on from there; `clock.set(...)` moves it."""
     return SetClock()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackApi]:
+    """A fake Slack Web API, started; it records every call made to it."""
+    api = FakeSlackApi().start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def bot_engine(pg_engine: Engine) -> Engine:
+    """The database the `bot` fixture runs on; a module overrides this fixture to change it."""
+    return pg_engine
+
+
+@pytest.fixture
+def bot(request: pytest.FixtureRequest, bot_engine: Engine, clock: SetClock) -> Iterator["Bot"]:
+    """The bot, serving HTTP, with the settings of any `bot_settings` markers (the nearest wins)."""
+    from tests.slack.harness import running_bot
+
+    overrides: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("bot_settings"))):
+        overrides.update(marker.kwargs)
+    with running_bot(bot_engine, clock=clock, **overrides) as running:
+        yield running

@@ -5,7 +5,6 @@ import datetime as dt
 import os
 import signal
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from handlers.caches import ChartCache
 from handlers.context import Deps
 from handlers.usecases.announcements import sweep
 from handlers.usecases.recording import Outcome, notify_channel, record
-from tests.clock import CLOCK
+from tests.clock import CLOCK, SetClock
 from tests.helpers import purchase_data, until
 from tests.serving import bot_env, free_port, serve
 from tests.slack import requests as slack
@@ -36,9 +35,15 @@ QUICK = "Office: 2 Laptop @ 1200, 1 Mouse @ 25.50"
 
 
 @pytest.fixture
-def bot(engine: Engine) -> Iterator[Bot]:
-    with running_bot(engine) as running:
-        yield running
+def bot_engine(engine: Engine) -> Engine:
+    """The `bot` fixture (tests/conftest.py) runs here on each database in turn."""
+    return engine
+
+
+@pytest.fixture
+def clock() -> SetClock:
+    """The bots here keep the books on CLOCK, the clock the sweepers and the checks below read."""
+    return CLOCK
 
 
 def _post(bot: Bot) -> int:
@@ -222,13 +227,6 @@ def test_an_announcement_outlives_the_process_that_posted_it(
         fake.stop()
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    api = FakeSlackApi().start()
-    yield api
-    api.stop()
-
-
 def _record(deps: Deps, key: str) -> Outcome:
     """A purchase recorded as a submission records it (its announcement held), not yet announced."""
     outcome = record(
@@ -239,21 +237,21 @@ def _record(deps: Deps, key: str) -> Outcome:
 
 
 def test_a_poster_late_for_its_hold_leaves_the_message_to_the_sweep(
-    engine: Engine, fake: FakeSlackApi
+    engine: Engine, fake_slack: FakeSlackApi
 ) -> None:
     """However long the poster took to get round to it, the channel hears of the purchase once."""
     deps = _sweeper_deps(engine, hold=0.2)
     outcome = _record(deps, "late-poster")
     time.sleep(0.25)  # the hold has run out: a sweep may have taken the message over
-    assert sweep(deps, _client(fake)) == 1
-    assert notify_channel(deps, _client(fake), outcome, "U1") is None
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert sweep(deps, _client(fake_slack)) == 1
+    assert notify_channel(deps, _client(fake_slack), outcome, "U1") is None
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert outcome.receipt is not None
     assert _rows(engine)[outcome.receipt.id].sent_at is not None
 
 
 def test_a_sweep_that_fails_unexpectedly_tries_again_later(
-    engine: Engine, fake: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, fake_slack: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deps = _sweeper_deps(engine, hold=0.01)
     receipt = _record(deps, "sweep-fails").receipt
@@ -264,7 +262,7 @@ def test_a_sweep_that_fails_unexpectedly_tries_again_later(
         raise RuntimeError("not today")
 
     monkeypatch.setattr("handlers.usecases.announcements.load_state", broken)
-    assert sweep(deps, _client(fake)) == 1
+    assert sweep(deps, _client(fake_slack)) == 1
     row = _rows(engine)[receipt.id]
     assert row.sent_at is None
     assert row.given_up_at is None
@@ -272,20 +270,20 @@ def test_a_sweep_that_fails_unexpectedly_tries_again_later(
     assert _utc(row.due_at) > CLOCK.now() + dt.timedelta(seconds=20)  # with the backoff
     monkeypatch.undo()
     _due_now(engine)
-    assert sweep(deps, _client(fake)) == 1
+    assert sweep(deps, _client(fake_slack)) == 1
     assert _rows(engine)[receipt.id].sent_at is not None
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
-def test_an_announcement_out_of_attempts_is_given_up(engine: Engine, fake: FakeSlackApi) -> None:
+def test_an_announcement_out_of_attempts_is_given_up(engine: Engine, fake_slack: FakeSlackApi) -> None:
     deps = _sweeper_deps(engine, hold=0.01)
     receipt = _record(deps, "worn-out").receipt
     assert receipt is not None
     with engine.begin() as conn:
         conn.execute(update(Announcement).values(attempts=outbox.ATTEMPTS))
     _due_now(engine)
-    assert sweep(deps, _client(fake)) == 0
-    assert fake.calls_to("chat.postMessage") == []
+    assert sweep(deps, _client(fake_slack)) == 0
+    assert fake_slack.calls_to("chat.postMessage") == []
     row = _rows(engine)[receipt.id]
     assert row.given_up_at is not None
     assert row.last_error == "no answer after every attempt"

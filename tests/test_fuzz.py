@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from db.models import TransactionHeader
 from tests.helpers import ZERO_ROWS
 from tests.slack import requests as slack
-from tests.slack.harness import Bot, running_bot
+from tests.slack.harness import Bot
 from tests.slack.hostile import (
     STATS,
     call_leaks,
@@ -53,12 +53,6 @@ _view_ids = itertools.count(1)
 def _figures() -> Iterator[None]:
     yield
     print(f"\nhostile-input figures: {dict(STATS)}")
-
-
-@pytest.fixture
-def bot(pg_engine: Engine) -> Iterator[Bot]:
-    with running_bot(pg_engine) as running:
-        yield running
 
 
 @pytest.fixture

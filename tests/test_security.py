@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,12 +28,6 @@ BOT_TOKEN = "xoxb-4242-SECRET-bot-token-do-not-log"
 DB_PASSWORD = "db-pa55word-do-not-log"
 SQL_TEXT = "'); DROP TABLE transaction_headers;--"
 MARKUP_TEXT = "<!channel> <@U123> <https://evil|click> *bold* &amp;"
-
-
-@pytest.fixture
-def bot(pg_engine: Engine) -> Iterator[Bot]:
-    with running_bot(pg_engine) as running:
-        yield running
 
 
 # --- the signature and its 5-minute window ---------------------------------------------------

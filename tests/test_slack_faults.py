@@ -1,22 +1,14 @@
 """Slack Web API faults from the fake server: retried where Slack's guidance says so (429 after
 Retry-After, 5xx), otherwise the user is told; a posted purchase is never lost to a failed message."""
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 
 from tests.slack import requests as slack
 from tests.slack.fake_api import Answer
-from tests.slack.harness import CHANNEL, Bot, running_bot
+from tests.slack.harness import CHANNEL, Bot
 
 QUICK = "Office: 2 Laptop @ 1200, 1 Mouse @ 25.50"
-
-
-@pytest.fixture
-def bot(pg_engine: Engine) -> Iterator[Bot]:
-    with running_bot(pg_engine) as running:
-        yield running
 
 
 def _headers(engine: Engine) -> int:

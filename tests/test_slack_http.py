@@ -2,7 +2,6 @@
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,12 +13,6 @@ from tests.slack import requests as slack
 from tests.slack.harness import ARTICLE, CHANNEL, Bot, running_bot
 
 ARTICLE_TEXT = "Purchase Office Equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000"
-
-
-@pytest.fixture
-def bot(pg_engine: Engine) -> Iterator[Bot]:
-    with running_bot(pg_engine) as running:
-        yield running
 
 
 def _blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:

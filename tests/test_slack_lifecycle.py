@@ -5,7 +5,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,16 +19,11 @@ from tests.slack import requests as slack
 from tests.slack.fake_api import Answer, Call
 from tests.slack.harness import ARTICLE, CHANNEL, Bot, running_bot
 
-pytestmark = pytest.mark.postgres
-
 APPROVERS = "U201 U202"
 MESSAGE_TS = "1700000000.000100"
 
-
-@pytest.fixture
-def bot(pg_engine: Engine) -> Iterator[Bot]:
-    with running_bot(pg_engine, approval_threshold="1000", approvers=APPROVERS) as running:
-        yield running
+# The `bot` fixture (tests/conftest.py) of every test here asks for approval from 1000 up.
+pytestmark = [pytest.mark.postgres, pytest.mark.bot_settings(approval_threshold="1000", approvers=APPROVERS)]
 
 
 def _origin(user: str) -> Origin:
