@@ -24,6 +24,7 @@ from tests.helpers import ZERO_ROWS, item, make_purchase, post
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import CHANNEL, bot_settings
+from tests.slack.requests import message_action
 
 pytestmark = pytest.mark.postgres
 
@@ -123,35 +124,13 @@ def test_a_bad_field_is_marked_on_the_form(listeners: Listeners) -> None:
     assert listeners.fake.calls_to("chat.postMessage") == []
 
 
-def _approval_click(listeners: Listeners, tx: int, user: str) -> dict[str, Any]:
-    ts = "1700000000.000100"
-    return {
-        "type": "block_actions",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": f"trigger-{time.time_ns()}",
-        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False},
-        "channel": {"id": CHANNEL, "name": "purchases"},
-        "message": {"type": "message", "ts": ts, "text": "purchase"},
-        "response_url": listeners.fake.response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": "approve_purchase",
-                "value": str(tx),
-                "block_id": "approval",
-                "action_ts": "1",
-            }
-        ],
-    }
-
-
 def test_approve_by_a_non_approver_is_refused(listeners: Listeners) -> None:
     pending = make_purchase(items=[item("Server", 1, "5000.00", "1500")])
     origin = Origin(source="slack", user="U111", team="T1", channel=CHANNEL)
     tx = post(make_session_factory(listeners.engine), pending, origin, pending=True).id
-    response = listeners.interact(_approval_click(listeners, tx, "U999"))
+    response = listeners.interact(
+        message_action(listeners.fake.response_url, "approve_purchase", str(tx), user="U999")
+    )
     assert response.status == 200
     told = listeners.fake.wait_for("response_url")[0].params
     assert "Only approvers" in told["text"]

@@ -18,6 +18,7 @@ from tests.helpers import item, make_purchase, post
 from tests.slack import requests as slack
 from tests.slack.fake_api import Answer, Call
 from tests.slack.harness import ARTICLE, CHANNEL, Bot, running_bot
+from tests.slack.requests import message_action
 
 APPROVERS = "U201 U202"
 MESSAGE_TS = "1700000000.000100"
@@ -53,28 +54,8 @@ def _entries(bot: Bot, tx: int) -> int:
         return int(count or 0)
 
 
-def message_action(
-    bot: Bot, action_id: str, value: str, *, user: str, ts: str = MESSAGE_TS, block_id: str = "approval"
-) -> dict[str, Any]:
-    """A button click on a message in the team channel, as Slack sends it."""
-    return {
-        "type": "block_actions",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": f"trigger-{time.time_ns()}",
-        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False},
-        "channel": {"id": CHANNEL, "name": "purchases"},
-        "message": {"type": "message", "ts": ts, "text": "purchase"},
-        "response_url": bot.fake.response_url,
-        "actions": [
-            {"type": "button", "action_id": action_id, "value": value, "block_id": block_id, "action_ts": "1"}
-        ],
-    }
-
-
 def _click(bot: Bot, action_id: str, tx: int | str, user: str, **kw: Any) -> slack.Reply:
-    reply = bot.interact(message_action(bot, action_id, str(tx), user=user, **kw))
+    reply = bot.interact(message_action(bot.fake.response_url, action_id, str(tx), user=user, **kw))
     assert reply.status == 200, reply.body
     assert reply.seconds < 3
     return reply
@@ -379,7 +360,7 @@ def test_app_home_shows_recent_purchases_approvals_and_balances(bot: Bot) -> Non
 
     # Approving from the Home tab: no message to edit, so the channel gets a new one; Homes refresh.
     bot.fake.clear()
-    payload = message_action(bot, "approve_purchase", str(waiting), user="U201")
+    payload = message_action(bot.fake.response_url, "approve_purchase", str(waiting), user="U201")
     payload["container"] = {"type": "view", "view_id": "VHOME"}
     payload.pop("response_url")
     assert bot.interact(payload).status == 200
@@ -418,7 +399,7 @@ def test_list_is_paged_with_a_next_page_button(bot: Bot) -> None:
     seen = [r["text"]["text"] for r in rows]
     nxt = next_button["value"]
     for page, expected in ((2, 10), (3, 3)):
-        click = message_action(bot, "list_page_next", nxt, user="U111")
+        click = message_action(bot.fake.response_url, "list_page_next", nxt, user="U111")
         click["container"]["is_ephemeral"] = True
         assert bot.interact(click).status == 200
         reply = _responses(bot, page)[page - 1]

@@ -22,7 +22,7 @@ from tests.clock import CLOCK
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 
-CHANNEL = "CTEAM"
+CHANNEL = slack.CHANNEL
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

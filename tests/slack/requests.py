@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "test-signing-secret"
+CHANNEL = "CTEAM"  # the team channel the test bots announce in
 
 
 @dataclass
@@ -152,3 +153,29 @@ def block_action(
     payload["container"] = {"type": "view", "view_id": view_id}
     payload["actions"] = [{"type": "button", "action_id": action_id, "value": value, "block_id": "x"}]
     return payload
+
+
+def message_action(
+    response_url: str,
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    ts: str = "1700000000.000100",
+    block_id: str = "approval",
+) -> dict[str, Any]:
+    """A button click on a message in the team channel, as Slack sends it."""
+    return {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": f"trigger-{time.time_ns()}",
+        "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL, "is_ephemeral": False},
+        "channel": {"id": CHANNEL, "name": "purchases"},
+        "message": {"type": "message", "ts": ts, "text": "purchase"},
+        "response_url": response_url,
+        "actions": [
+            {"type": "button", "action_id": action_id, "value": value, "block_id": block_id, "action_ts": "1"}
+        ],
+    }
