@@ -219,3 +219,14 @@ def test_worst_cases_are_really_worst() -> None:
     assert len(home["blocks"]) == 100
     page = MESSAGES["list_middle"][1]
     assert [e["action_id"] for e in page[-1]["elements"]] == ["list_page_prev", "list_page_next"]
+
+
+def test_a_date_that_is_not_one_redraws_the_form_with_today() -> None:
+    """A hostile submission may carry anything as the date; redrawing the form must not fail."""
+    today = dt.date(2026, 11, 20)
+    for typed, shown in (("0", "2026-11-20"), ("2026-02-30", "2026-11-20"), ("2026-11-03", "2026-11-03")):
+        view = build_purchase_modal(
+            [], values=FormValues(date=typed), meta=ModalMeta([0], 1), default_currency="USD", today=today
+        )
+        date = next(b for b in view["blocks"] if b.get("block_id") == "date")
+        assert date["element"]["initial_date"] == shown

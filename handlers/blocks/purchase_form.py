@@ -152,6 +152,15 @@ def _item_blocks(
     ]
 
 
+def _initial_date(typed: str | None, today: dt.date) -> str:
+    """What the date picker shows: the date as typed when it is one (a form redrawn after a failure
+    keeps it), else today. A request not from Slack may carry anything there."""
+    try:
+        return dt.date.fromisoformat(typed).isoformat() if typed else today.isoformat()
+    except ValueError:
+        return today.isoformat()
+
+
 def build_purchase_modal(
     accounts: Sequence[AccountOption],
     *,
@@ -172,7 +181,7 @@ def build_purchase_modal(
         InputBlock(
             block_id="date",
             label=plain("Date"),
-            element=DatePickerElement(action_id="value", initial_date=values.date or today.isoformat()),
+            element=DatePickerElement(action_id="value", initial_date=_initial_date(values.date, today)),
         ),
         _input("vendor", "Vendor", values.vendor, optional=True, max_length=100),
         _select(
