@@ -43,6 +43,7 @@ from db.posting import Origin, post_purchase
 from db.reports import verify
 from db.schemas import Purchase, parse_purchase
 from db.session import make_engine, make_session_factory
+from db.vendors import find_or_create, vendor_key
 from tests.clock import BOOKS_DAY
 
 MODES = ("database", "project", "naive")
@@ -76,9 +77,9 @@ def keyed(prefix: str, n: int) -> Purchase:
 
 _SQL_ONE_ROUND_TRIP = """
 WITH h AS (
-    INSERT INTO transaction_headers (effective_date, description, vendor, currency, exponent, total,
+    INSERT INTO transaction_headers (effective_date, description, vendor_id, currency, exponent, total,
         payment_account_id, status, idempotency_key, request_hash, source, created_by, team_id, channel_id)
-    VALUES (%(date)s, %(description)s, %(vendor)s, %(currency)s, %(exponent)s, %(total)s, %(payment)s,
+    VALUES (%(date)s, %(description)s, %(vendor_id)s, %(currency)s, %(exponent)s, %(total)s, %(payment)s,
         'posted', %(key)s, %(hash)s, %(source)s, %(user)s, %(team)s, %(channel)s)
     RETURNING id
 ), d AS (
@@ -99,6 +100,13 @@ def database_way(url: URL, prefix: str) -> tuple[Callable[[int], None], Callable
     conn = psycopg.connect(dsn(url), autocommit=True)
     ids: dict[str, int] = dict(conn.execute("SELECT code, id FROM accounts").fetchall())
     p = PURCHASE
+    assert p.vendor is not None
+    vendor_row = conn.execute(
+        "INSERT INTO vendors (name, key) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET name = vendors.name "
+        "RETURNING id",
+        (p.vendor, vendor_key(p.vendor)),
+    ).fetchone()
+    assert vendor_row is not None
     exp = p.exponent
     prices = [to_minor(i.unit_price, exp) for i in p.items]
     debits: dict[int, int] = {}
@@ -108,7 +116,7 @@ def database_way(url: URL, prefix: str) -> tuple[Callable[[int], None], Callable
     fixed = {
         "date": p.date,
         "description": p.description,
-        "vendor": p.vendor,
+        "vendor_id": vendor_row[0],
         "currency": p.currency,
         "exponent": exp,
         "total": total,
@@ -159,7 +167,7 @@ def naive_way(url: URL, prefix: str) -> tuple[Callable[[int], None], Callable[[]
             header = TransactionHeader(
                 effective_date=p.date,
                 description=p.description,
-                vendor=p.vendor,
+                vendor_record=find_or_create(session, p.vendor) if p.vendor else None,
                 currency=p.currency,
                 exponent=exp,
                 total=to_minor(p.items_total, exp),

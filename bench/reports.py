@@ -42,9 +42,9 @@ TARGET_GROWTH = 10.0
 # Purchases g in [lo, hi): total split over two items; accounts and payer picked from g.
 _GENERATE = """
 WITH h AS (
-    INSERT INTO transaction_headers (effective_date, description, vendor, currency, exponent, total,
+    INSERT INTO transaction_headers (effective_date, description, currency, exponent, total,
         payment_account_id, status, source, created_by)
-    SELECT date '2025-01-01' + (g %% 700)::int, 'Generated purchase ' || g, 'Vendor ' || (g %% 97), 'USD', 2,
+    SELECT date '2025-01-01' + (g %% 700)::int, 'Generated purchase ' || g, 'USD', 2,
            (g %% 9973 + 2) * 10, (%(payers)s::bigint[])[g %% 3 + 1], 'posted', 'bench', 'U0GEN'
       FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) AS g
     RETURNING id, total, payment_account_id

@@ -69,6 +69,9 @@ def create_app(
         db_deadline=settings.database_timeout,
         approval_thresholds=dict(settings.thresholds),
         approvers=tuple(settings.approvers),
+        receipt_thresholds=dict(settings.receipt_required_above),
+        max_document_bytes=settings.max_document_bytes,
+        fetch_deadline=settings.document_fetch_seconds,
         allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
         announce_hold=dt.timedelta(seconds=settings.announce_hold_seconds),
     )

@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 from sqlalchemy import Engine
@@ -21,20 +21,41 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.output import (
     AccountOutput,
     AnnouncementOutput,
+    AttachedDocumentOutput,
     PostedOutput,
     TransactionOutput,
     TrialBalanceOutput,
+    VendorOutput,
     dump,
 )
 from bot.settings import Settings, SettingsError, load_settings
-from bot.text import accounts_view, announcements_view, console, transaction_view, trial_balance_view
+from bot.text import (
+    accounts_view,
+    announcements_view,
+    console,
+    documents_view,
+    transaction_view,
+    trial_balance_view,
+    vendors_view,
+)
 from db import accounts as chart
-from db import outbox
-from db.errors import LedgerError
+from db import outbox, vendors
+from db.documents import (
+    MAX_FILES,
+    IncomingDocument,
+    TooManyDocuments,
+    attach_documents,
+    check_size,
+    documents_of,
+    format_size,
+    write_documents,
+)
+from db.errors import LedgerError, NotFound
 from db.export import FORMATS, export_beancount, export_csv
 from db.lifecycle import void
 from db.migrate import is_current, upgrade
 from db.posting import Origin, post_purchase
+from db.queries import header as find_header
 from db.reports import get_transaction, trial_balance, verify
 from db.schemas import parse_purchase
 from db.session import make_engine, make_session_factory
@@ -45,7 +66,11 @@ accounts_app = typer.Typer(help="The chart of accounts.", no_args_is_help=True)
 announcements_app = typer.Typer(help="Team-channel messages the bot has not delivered.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
+documents_app = typer.Typer(help="Receipts and invoices stored with the purchases.", no_args_is_help=True)
+vendors_app = typer.Typer(help="Vendors: whom purchases are bought from.", no_args_is_help=True)
 app.add_typer(announcements_app, name="announcements")
+app.add_typer(documents_app, name="documents")
+app.add_typer(vendors_app, name="vendors")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -214,10 +239,130 @@ def show(ctx: typer.Context, transaction_id: int, as_json: JsonFlag = False) -> 
     runtime: Runtime = ctx.obj
     with runtime.sessions.begin() as session:
         header = get_transaction(session, transaction_id)
+        documents = documents_of(session, transaction_id)
     if as_json:
-        typer.echo(dump(TransactionOutput.of(header)))
+        typer.echo(dump(TransactionOutput.of(header, documents)))
     else:
-        console().print(transaction_view(header))
+        console().print(transaction_view(header, documents))
+
+
+def _require_transaction(session: Session, transaction_id: int) -> None:
+    if find_header(session, transaction_id) is None:
+        raise NotFound(f"There is no transaction {transaction_id}")
+
+
+@documents_app.command("list")
+def documents_list(ctx: typer.Context, transaction_id: int, as_json: JsonFlag = False) -> None:
+    """The documents of one transaction: name, type, size, who attached them and when."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        _require_transaction(session, transaction_id)
+        documents = documents_of(session, transaction_id)
+    if as_json:
+        typer.echo(dump([AttachedDocumentOutput.of(d) for d in documents]))
+    else:
+        console().print(documents_view(transaction_id, documents))
+
+
+@documents_app.command("get")
+def documents_get(
+    ctx: typer.Context,
+    transaction_id: int,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The directory to write them to (made if need be).")
+    ] = Path(),
+) -> None:
+    """Write one transaction's documents to a directory, each under its own name (a suffix when
+    two share one); prints the paths written."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        _require_transaction(session, transaction_id)
+        documents = documents_of(session, transaction_id)
+        try:
+            paths = write_documents(session, documents, output)
+        except OSError as exc:
+            raise CliError(f"Cannot write to {exc.filename or output}: {exc.strerror}") from None
+    if not documents:
+        typer.echo(f"Transaction {transaction_id} has no documents.", err=True)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def _read_document(path: Path, max_bytes: int) -> IncomingDocument:
+    """The file's bytes, refused before reading if it is larger than `max_bytes` or empty."""
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise CliError(f"Cannot read {path}: it is a directory")
+        check_size(path.name, size, max_bytes=max_bytes)
+        with path.open("rb") as f:
+            content = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise CliError(f"Cannot read {path}: {exc.strerror}") from None
+    return IncomingDocument(name=path.name, content=content)
+
+
+@app.command()
+def attach(
+    ctx: typer.Context,
+    transaction_id: int,
+    files: Annotated[list[Path], typer.Argument(help=f"PDF or image files, at most {MAX_FILES}.")],
+    by: Annotated[str | None, typer.Option(help="Who attaches them.")] = None,
+) -> None:
+    """Attach receipts or invoices to a purchase; all are checked first, and if one cannot be
+    stored none is."""
+    runtime: Runtime = ctx.obj
+    max_bytes = runtime.settings.max_document_bytes
+    if len(files) > MAX_FILES:
+        raise TooManyDocuments(len(files))
+    documents = [_read_document(path, max_bytes) for path in files]
+    with runtime.sessions.begin() as session:
+        attached = attach_documents(
+            session, transaction_id, documents, by=by, clock=runtime.settings.clock(), max_bytes=max_bytes
+        )
+    typer.echo(f"Transaction {transaction_id} has these documents attached:")
+    for d in attached:
+        typer.echo(f"  {d.name} ({d.content_type}, {format_size(d.size)})")
+
+
+@vendors_app.command("list")
+def vendors_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every vendor with its number of purchases."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        rows = vendors.list_vendors(session)
+    if as_json:
+        typer.echo(dump([VendorOutput.of(r) for r in rows]))
+    else:
+        console().print(vendors_view(rows))
+
+
+@vendors_app.command("rename")
+def vendors_rename(ctx: typer.Context, old: str, new: str) -> None:
+    """Rename a vendor; every purchase from it shows the new name."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        before = vendors.find_vendor(session, old)
+        was = before.name if before is not None else old
+        name = vendors.rename_vendor(session, old, new).name
+    typer.echo(f"Vendor {was!r} is now {name!r}.")
+
+
+@vendors_app.command("merge")
+def vendors_merge(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="FROM", help="The vendor to merge away.")],
+    into: Annotated[str, typer.Argument(metavar="INTO", help="The vendor it becomes.")],
+) -> None:
+    """Merge one vendor into another: its purchases show the other's name from now on (nothing
+    posted changes), and its name finds the other."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        src = vendors.find_vendor(session, source)
+        src_name = src.name if src else source
+        vendor = vendors.merge_vendors(session, source, into)
+        name = vendor.name
+    typer.echo(f"Vendor {src_name!r} is merged into {name!r}.")
 
 
 @app.command("trial-balance")
@@ -266,22 +411,46 @@ def export_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    documents_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--documents",
+            help="Beancount: write the documents under this directory, with a document directive each.",
+        ),
+    ] = None,
 ) -> None:
     """Export the journal as CSV (one row per entry) or as a Beancount ledger."""
     if fmt not in FORMATS:
         raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if documents_dir is not None and fmt != "beancount":
+        raise CliError("--documents needs --format beancount")
     start = date_from.date() if date_from else None
     end = date_to.date() if date_to else None
     if start and end and start > end:
         raise CliError("--from must not be after --to")
-    writer = export_beancount if fmt == "beancount" else export_csv
     runtime: Runtime = ctx.obj
+
+    def writer(session: Session, out: TextIO) -> int:
+        if fmt == "csv":
+            return export_csv(session, out, date_from=start, date_to=end)
+        try:
+            return export_beancount(
+                session,
+                out,
+                date_from=start,
+                date_to=end,
+                documents_dir=documents_dir,
+                documents_relative_to=output.absolute().parent if output is not None else None,
+            )
+        except OSError as exc:
+            raise CliError(f"Cannot write to {exc.filename or documents_dir}: {exc.strerror}") from None
+
     with runtime.sessions.begin() as session:
         if output is None:
-            writer(session, sys.stdout, date_from=start, date_to=end)
+            writer(session, sys.stdout)
             return
         buffer = io.StringIO()
-        count = writer(session, buffer, date_from=start, date_to=end)
+        count = writer(session, buffer)
     try:
         output.write_text(buffer.getvalue(), encoding="utf-8")
     except OSError as exc:

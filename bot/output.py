@@ -12,9 +12,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_json
 
+from db.documents import DocumentInfo
 from db.models import AccountType, Announcement, Status, TransactionHeader
 from db.money import from_minor
 from db.reports import TrialBalance
+from db.vendors import VendorSummary
 
 
 class Output(BaseModel):
@@ -50,21 +52,42 @@ class EntryOutput(Output):
     credit: Decimal
 
 
+class DocumentOutput(Output):
+    """Read from a `db.documents.DocumentInfo`: what `show --json` lists."""
+
+    name: str
+    content_type: str
+    size: int  # bytes
+    sha256: str
+
+
+class AttachedDocumentOutput(DocumentOutput):
+    """What `documents list --json` prints: also who attached it and when (UTC)."""
+
+    attached_by: str | None
+    attached_at: dt.datetime
+
+    @classmethod
+    def of(cls, info: DocumentInfo) -> "AttachedDocumentOutput":
+        return cls.model_validate(info)
+
+
 class TransactionOutput(Output):
     id: int
     status: Status
     date: dt.date
     description: str
-    vendor: str | None
+    vendor: str | None  # the vendor's current name
     currency: str
     total: Decimal
     exponent: int
     reverses_id: int | None
     items: list[ItemOutput]
     entries: list[EntryOutput]
+    documents: list[DocumentOutput]
 
     @classmethod
-    def of(cls, header: TransactionHeader) -> "TransactionOutput":
+    def of(cls, header: TransactionHeader, documents: Sequence[DocumentInfo] = ()) -> "TransactionOutput":
         exp = header.exponent
         return cls(
             id=header.id,
@@ -93,6 +116,7 @@ class TransactionOutput(Output):
                 )
                 for e in header.entries
             ],
+            documents=[DocumentOutput.model_validate(d) for d in documents],
         )
 
 
@@ -167,3 +191,14 @@ class AnnouncementOutput(Output):
             next_try=None if given_up else row.due_at,
             last_error=row.last_error,
         )
+
+
+class VendorOutput(Output):
+    """Read from a `db.vendors.VendorSummary`."""
+
+    name: str
+    purchases: int
+
+    @classmethod
+    def of(cls, row: VendorSummary) -> "VendorOutput":
+        return cls.model_validate(row)

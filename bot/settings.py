@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         dict[str | None, Decimal], NoDecode, Field(validation_alias="APPROVAL_THRESHOLD")
     ] = {}
     approvers: Annotated[list[str], NoDecode] = []
+    # RECEIPT_REQUIRED_ABOVE: like APPROVAL_THRESHOLD; above it a purchase needs a document.
+    receipt_required_above: Annotated[dict[str | None, Decimal], NoDecode] = {}
+    # The largest document (receipt, invoice) stored with a purchase, in MB of 1,000,000 bytes:
+    # Slack's own limit for a file input is 10 MB.
+    max_document_mb: Annotated[int, Field(ge=1, le=100)] = 10
+    # How long a submission waits for its files to download from Slack before refusing them.
+    document_fetch_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
 
     @field_validator("slack_bot_token")
@@ -97,7 +104,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a Slack user ID (U...) or user group ID (S...)")
         return value
 
-    @field_validator("thresholds", mode="before")
+    @field_validator("thresholds", "receipt_required_above", mode="before")
     @classmethod
     def _thresholds(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -109,6 +116,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"{currency!r} is not a currency code")
             out[currency.upper() or None] = parse_amount(amount)
         return out
+
+    @property
+    def max_document_bytes(self) -> int:
+        return self.max_document_mb * 1_000_000
 
     def clock(self) -> Clock:
         """The books' clock: real time, days in BOOKS_TIMEZONE."""

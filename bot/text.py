@@ -1,5 +1,6 @@
 """Terminal views of the ledger, as rich tables: aligned on a terminal, plain text when piped."""
 
+import datetime as dt
 from collections.abc import Sequence
 
 from rich import box
@@ -7,9 +8,11 @@ from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 
+from db.documents import DocumentInfo, format_size
 from db.models import Account, Announcement, TransactionHeader
 from db.money import format_amount, from_minor
 from db.reports import BalanceRow, TrialBalance
+from db.vendors import VendorSummary
 
 # Without a terminal (a pipe, a file, a test) rich would lay tables out in 80 columns and wrap them.
 PIPED_WIDTH = 200
@@ -48,8 +51,9 @@ def _major(minor: int, exp: int) -> str:
     return f"{from_minor(minor, exp):,}"
 
 
-def transaction_view(header: TransactionHeader) -> Group:
-    """The header's facts, its items, its journal entries and its total."""
+def transaction_view(header: TransactionHeader, documents: Sequence[DocumentInfo] = ()) -> Group:
+    """The header's facts (the vendor by its current name), its items, its journal entries, its
+    total and its documents."""
     exp = header.exponent
     facts = [
         f"Transaction {header.id}  [{header.status.value}]",
@@ -83,7 +87,38 @@ def transaction_view(header: TransactionHeader) -> Group:
     else:
         parts.append("  Journal: no entries until approved")
     parts.append(f"  Total: {format_amount(header.total, exp, header.currency)}")
+    if documents:
+        parts.append(_indented(documents_table(documents, title="Documents")))
     return Group(*parts)
+
+
+def documents_table(documents: Sequence[DocumentInfo], *, title: str | None = None) -> Table:
+    table = _table("Name", "Type", ">Size", "Attached by", "Attached at (UTC)", "SHA-256", title=title)
+    for d in documents:
+        table.add_row(
+            d.name,
+            d.content_type,
+            format_size(d.size),
+            d.attached_by or "",
+            f"{d.attached_at.astimezone(dt.UTC):%Y-%m-%d %H:%M}",
+            d.sha256[:12],
+        )
+    return table
+
+
+def documents_view(transaction_id: int, documents: Sequence[DocumentInfo]) -> RenderableType:
+    if not documents:
+        return f"Transaction {transaction_id} has no documents."
+    return documents_table(documents)
+
+
+def vendors_view(rows: Sequence[VendorSummary]) -> RenderableType:
+    if not rows:
+        return "No vendors yet."
+    table = _table("Vendor", ">Purchases")
+    for r in rows:
+        table.add_row(r.name, str(r.purchases))
+    return table
 
 
 def _currency_table(currency: str, rows: list[BalanceRow], debit: int, credit: int) -> Table:

@@ -2,19 +2,24 @@
 
 Both read the journal entries (pending and rejected purchases have none), so the balances a
 Beancount tool computes from the export equal `db.reports.trial_balance` for the same period.
+A vendor is shown by its current name. The CSV names each transaction's documents; the Beancount
+export can write them to a directory, with a `document` directive for each.
 """
 
 import csv
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from db.documents import DocumentInfo, documents_for, write_documents
 from db.models import Account, AccountType, JournalEntry, Status, TransactionHeader
 from db.money import from_minor
 
@@ -36,6 +41,7 @@ CSV_COLUMNS = (
     "team_id",
     "channel_id",
     "created_at",
+    "documents",  # the names of the transaction's documents, separated by "; "
 )
 
 _ROOTS = {
@@ -62,6 +68,7 @@ def _lines(session: Session, date_from: dt.date | None, date_to: dt.date | None)
         .join(e, e.transaction_id == h.id)
         .join(Account, Account.id == e.account_id)
         .order_by(h.effective_date, h.id, e.id)
+        .options(joinedload(h.vendor_record))
     )
     if date_from is not None:
         query = query.where(h.effective_date >= date_from)
@@ -82,7 +89,9 @@ def export_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
-    for line in _lines(session, date_from, date_to):
+    lines = list(_lines(session, date_from, date_to))
+    documents = documents_for(session, sorted({line.header.id for line in lines}))
+    for line in lines:
         h = line.header
         writer.writerow(
             [
@@ -101,6 +110,7 @@ def export_csv(
                 h.team_id or "",
                 h.channel_id or "",
                 h.created_at.isoformat() if h.created_at else "",
+                "; ".join(d.name for d in documents[h.id]),
             ]
         )
         count += 1
@@ -123,15 +133,46 @@ def _string(text: str) -> str:
 FIRST_OPEN = dt.date(2000, 1, 1)
 
 
+def _document_paths(
+    session: Session, documents: dict[int, list[DocumentInfo]], directory: Path, relative_to: Path | None
+) -> dict[int, list[tuple[DocumentInfo, str]]]:
+    """Each transaction's documents written under `directory`/<ID>/, with the path a `document`
+    directive names: relative to `relative_to` (the ledger file's directory) if given, else absolute."""
+    out: dict[int, list[tuple[DocumentInfo, str]]] = {}
+    for tx, docs in documents.items():
+        if not docs:
+            continue
+        paths = write_documents(session, docs, directory / str(tx))
+        out[tx] = [
+            (doc, os.path.relpath(path, relative_to.resolve()) if relative_to is not None else str(path))
+            for doc, path in zip(docs, paths, strict=True)
+        ]
+    return out
+
+
 def export_beancount(
-    session: Session, out: TextIO, *, date_from: dt.date | None = None, date_to: dt.date | None = None
+    session: Session,
+    out: TextIO,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    documents_dir: Path | None = None,
+    documents_relative_to: Path | None = None,
 ) -> int:
     """A Beancount ledger: an `open` for every account, then one transaction per ledger transaction.
 
     A posting's amount is its debit less its credit, so Beancount's balances (debits positive)
-    equal the trial balance's debits less credits. Returns the number of transactions written.
+    equal the trial balance's debits less credits. With `documents_dir`, every exported
+    transaction's documents are written under `documents_dir`/<ID>/ and each gets a `document`
+    directive on the payment account, linked to its transaction (`^tx-<ID>`); the paths are
+    relative to `documents_relative_to` (where the ledger file will be) if given, else absolute.
+    Returns the number of transactions written.
     """
     lines = list(_lines(session, date_from, date_to))
+    attached: dict[int, list[tuple[DocumentInfo, str]]] = {}
+    if documents_dir is not None:
+        found = documents_for(session, sorted({line.header.id for line in lines}))
+        attached = _document_paths(session, found, documents_dir, documents_relative_to)
     accounts = list(session.scalars(select(Account).order_by(Account.code)))
     first = date_from or min((line.header.effective_date for line in lines), default=date_to or FIRST_OPEN)
     out.write('option "title" "purchase-bot ledger"\n')
@@ -147,7 +188,8 @@ def export_beancount(
         out.write("\n")
         payee = f"{_string(h.vendor)} " if h.vendor else ""
         tag = " #voided" if h.status == Status.VOIDED else (" #void" if h.reverses_id else "")
-        out.write(f"{h.effective_date.isoformat()} * {payee}{_string(h.description)}{tag}\n")
+        link = f" ^tx-{h.id}" if h.id in attached else ""
+        out.write(f"{h.effective_date.isoformat()} * {payee}{_string(h.description)}{tag}{link}\n")
         out.write(f"  txid: {h.id}\n")
         out.write(f"  status: {_string(h.status.value)}\n")
         if h.reverses_id is not None:
@@ -163,5 +205,11 @@ def export_beancount(
         for p in postings:
             amount = from_minor(p.debit - p.credit, h.exponent)
             out.write(f"  {beancount_account(p.account)}  {amount} {h.currency}\n")
+        payment = next((p.account for p in postings if p.account.id == h.payment_account_id), None)
+        for doc, path in attached.get(h.id, []):
+            where = beancount_account(payment or postings[-1].account)
+            out.write(f"{h.effective_date.isoformat()} document {where} {_string(path)} ^tx-{h.id}\n")
+            out.write(f"  sha256: {_string(doc.sha256)}\n")
+            out.write(f"  name: {_string(doc.name)}\n")
         count += 1
     return count

@@ -20,7 +20,7 @@ def lock_header(session: Session, transaction_id: int) -> TransactionHeader:
     header = session.scalar(
         select(TransactionHeader)
         .where(TransactionHeader.id == transaction_id)
-        .with_for_update()
+        .with_for_update(of=TransactionHeader)
         .execution_options(populate_existing=True)
     )
     if header is None:
@@ -94,7 +94,7 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
     reversal = TransactionHeader(
         effective_date=clock.today(),
         description=f"Void of transaction {header.id}: {note}"[:200],
-        vendor=header.vendor,
+        vendor_id=header.vendor_id,
         currency=header.currency,
         exponent=header.exponent,
         total=header.total,

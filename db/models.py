@@ -16,8 +16,11 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    LargeBinary,
     SmallInteger,
     String,
+    Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -67,6 +70,22 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
+class Vendor(Base):
+    """Whom a purchase was bought from: one row per name, unique ignoring case and repeated spaces.
+
+    `key` is `db.vendors.vendor_key(name)`. A vendor merged into another keeps its row (so its
+    name still finds the one it was merged into) with `merged_into_id` set; no header points at it.
+    """
+
+    __tablename__ = "vendors"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class TransactionHeader(Base):
     __tablename__ = "transaction_headers"
     __table_args__ = (
@@ -82,7 +101,8 @@ class TransactionHeader(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     effective_date: Mapped[dt.date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(200))
-    vendor: Mapped[str | None] = mapped_column(String(100))
+    # The vendor row (db/vendors.py); `vendor` is its current name, after any rename or merge.
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     exponent: Mapped[int] = mapped_column(SmallInteger)
     total: Mapped[int] = mapped_column(BigInteger)
@@ -112,6 +132,15 @@ class TransactionHeader(Base):
         back_populates="header", order_by="JournalEntry.id", lazy="raise"
     )
     payment_account: Mapped[Account] = relationship(lazy="raise")
+    # Loaded with the header (a LEFT OUTER JOIN), so `vendor` works wherever the header goes, even
+    # once its session is closed. A header locked FOR UPDATE names its own table (`of=`): PostgreSQL
+    # refuses to lock the nullable side of an outer join.
+    vendor_record: Mapped[Vendor | None] = relationship(lazy="joined")
+
+    @property
+    def vendor(self) -> str | None:
+        """The vendor's current name (after a rename or merge), or None."""
+        return self.vendor_record.name if self.vendor_record is not None else None
 
 
 class TransactionDetail(Base):
@@ -199,3 +228,34 @@ class Announcement(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ref: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Document(Base):
+    """A stored file's bytes, once per distinct content (content-addressed by SHA-256).
+
+    Append-only, like journal entries (migration 0004's triggers). `content` is deferred and raises
+    if touched unloaded: lists never read it; `db.documents.read_document` streams it.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TransactionDocument(Base):
+    """A document attached to a transaction: under which name, by whom, when. Append-only."""
+
+    __tablename__ = "transaction_documents"
+    __table_args__ = (UniqueConstraint("transaction_id", "sha256", name="uq_transaction_documents_link"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("documents.sha256"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    attached_by: Mapped[str | None] = mapped_column(String(64))
+    attached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

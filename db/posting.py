@@ -6,6 +6,7 @@ entries, ever. PostgreSQL checks the balance again at COMMIT (db/migrations/ledg
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.accounts import accounts_by_code
+from db.clock import Clock
+from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
 from db.errors import FieldError, IdempotencyConflict, InvalidPurchase, Unbalanced
 from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.money import to_minor
 from db.schemas import Purchase
+from db.vendors import find_or_create
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,24 @@ class Written:
 
 
 def post_purchase(
-    session: Session, purchase: Purchase, origin: Origin = Origin(), *, pending: bool = False
+    session: Session,
+    purchase: Purchase,
+    origin: Origin = Origin(),
+    *,
+    pending: bool = False,
+    documents: Sequence[IncomingDocument] = (),
+    clock: Clock | None = None,
+    max_document_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Posted:
     """Record `purchase`; with `pending` it waits for approval and has no journal entries yet.
 
-    With an idempotency key, a second call with the same purchase returns the first one's ID and
-    writes nothing; the same key with a different purchase raises `IdempotencyConflict`.
+    `documents` (receipts, invoices) are checked before anything is written (`InvalidDocument`)
+    and stored in the same transaction, attached by `origin.user` at `clock`'s now. The vendor
+    is found by name, or created. With an idempotency key, a second call with the same purchase
+    returns the first one's ID and writes nothing (no documents either); the same key with a
+    different purchase raises `IdempotencyConflict`.
     """
+    prepared = prepare_documents(documents, max_bytes=max_document_bytes) if documents else []
     key = purchase.idempotency_key
     claim_key = key is not None and _claims_keys_in_query(session)
     if claim_key:
@@ -65,10 +80,12 @@ def post_purchase(
     else:
         accounts = _resolve_accounts(purchase, accounts_by_code(session, _codes(purchase)))
     exp = purchase.exponent
+    vendor = find_or_create(session, purchase.vendor) if purchase.vendor else None
     header = TransactionHeader(
         effective_date=purchase.date,
         description=purchase.description,
-        vendor=purchase.vendor,
+        vendor_id=vendor.id if vendor else None,
+        vendor_record=vendor,
         currency=purchase.currency,
         exponent=exp,
         total=to_minor(purchase.items_total, exp),
@@ -111,6 +128,8 @@ def post_purchase(
     _insert_rows(session, TransactionDetail, details)
     if entries:
         _insert_rows(session, JournalEntry, entries)
+    if prepared:
+        store_documents(session, header.id, prepared, by=origin.user, clock=clock or Clock())
     by_id = {account.id: account for account in accounts.values()}
     return Posted(header.id, header.status, written=Written(header, details, entries, by_id))
 

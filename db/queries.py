@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Account, JournalEntry, Status, TransactionHeader
+from db.models import Account, JournalEntry, Status, TransactionHeader, Vendor
 from db.reports import BalanceRow
 
 PAGE_SIZE = 10
@@ -81,7 +81,7 @@ def list_purchases(session: Session, f: Filter, *, offset: int = 0, limit: int =
             h.id,
             h.effective_date,
             h.description,
-            h.vendor,
+            Vendor.name,
             h.currency,
             h.exponent,
             h.total,
@@ -89,6 +89,7 @@ def list_purchases(session: Session, f: Filter, *, offset: int = 0, limit: int =
             h.created_by,
             h.created_at,
         )
+        .outerjoin(Vendor, Vendor.id == h.vendor_id)
         .where(*conds)
         .order_by(h.effective_date.desc(), h.id.desc())
         .offset(max(offset, 0))

@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func, literal, select, union_all
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from db.documents import verify_documents
 from db.errors import NotFound
 from db.models import (
     Account,
@@ -13,6 +14,7 @@ from db.models import (
     JournalEntry,
     Status,
     TransactionDetail,
+    TransactionDocument,
     TransactionHeader,
 )
 
@@ -26,6 +28,7 @@ def get_transaction(session: Session, transaction_id: int) -> TransactionHeader:
             selectinload(TransactionHeader.details).selectinload(TransactionDetail.account),
             selectinload(TransactionHeader.entries).selectinload(JournalEntry.account),
             selectinload(TransactionHeader.payment_account),
+            joinedload(TransactionHeader.vendor_record),
         )
     )
     if header is None:
@@ -100,17 +103,22 @@ def account_balance(session: Session, account_code: str, currency: str) -> Balan
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the books: a transaction's (`transaction_id`), or, with `account` set
-    and `transaction_id` None, an account's maintained balance."""
+    """One thing wrong with the books: a transaction's (`transaction_id`); with `account` set
+    and `transaction_id` None, an account's maintained balance; with `document` set (its names
+    and SHA-256), a stored document's bytes."""
 
     transaction_id: int | None
     message: str
     account: str | None = None
+    document: str | None = None
 
     def __str__(self) -> str:
-        where = (
-            f"Account {self.account}" if self.account is not None else f"Transaction {self.transaction_id}"
-        )
+        if self.document is not None:
+            where = f"Document {self.document}"
+        elif self.account is not None:
+            where = f"Account {self.account}"
+        else:
+            where = f"Transaction {self.transaction_id}"
         return f"{where}: {self.message}"
 
 
@@ -155,7 +163,24 @@ def verify(session: Session) -> list[Problem]:
         )
     )
     rows = session.execute(union_all(*queries).order_by("id"))
-    return [Problem(tx, message) for tx, message in rows] + verify_balances(session)
+    return (
+        [Problem(tx, message) for tx, message in rows] + verify_balances(session) + check_documents(session)
+    )
+
+
+def check_documents(session: Session) -> list[Problem]:
+    """Every stored document re-hashed: one problem for each whose bytes no longer match."""
+    problems = []
+    for bad in verify_documents(session):
+        links = session.execute(
+            select(TransactionDocument.transaction_id, TransactionDocument.name)
+            .where(TransactionDocument.sha256 == bad.sha256)
+            .order_by(TransactionDocument.id)
+        ).all()
+        names = ", ".join(f"{name} (transaction {tx})" for tx, name in links) or "attached to nothing"
+        first = links[0].transaction_id if links else None
+        problems.append(Problem(first, bad.message, document=f"{names}, sha256 {bad.sha256}"))
+    return problems
 
 
 def verify_balances(session: Session) -> list[Problem]:
@@ -206,6 +231,7 @@ __all__ = [
     "Problem",
     "TrialBalance",
     "account_balance",
+    "check_documents",
     "count_rows",
     "get_transaction",
     "trial_balance",

@@ -28,6 +28,7 @@ from db.errors import FieldError, InvalidPurchase
 from db.money import MAX_AMOUNT, exponent, known_currencies, to_minor
 
 MAX_ITEMS = 100
+MAX_VENDOR = 200  # db.vendors.MAX_NAME
 MAX_QUANTITY = 1_000_000
 DEFAULT_PAYMENT_ACCOUNT = "1000"
 DEFAULT_ITEM_ACCOUNT = "1100"
@@ -113,6 +114,13 @@ def _optional_text(value: Any) -> Any:
     return value or None
 
 
+def _vendor_name(value: Any) -> Any:
+    """No vendor (None or ""), or a name; a name of only spaces is a mistake, not "no vendor"."""
+    if isinstance(value, str) and value and not value.strip():
+        raise _error("vendor_blank", "must not be only spaces; leave it empty for no vendor")
+    return _optional_text(value)
+
+
 def _account_code(value: Any) -> Any:
     value = _clean_text(value)
     if isinstance(value, str):
@@ -151,7 +159,9 @@ class Purchase(BaseModel):
 
     description: Annotated[Text, Field(min_length=1, max_length=200)]
     date: dt.date
-    vendor: Annotated[Annotated[str, Field(max_length=100)] | None, BeforeValidator(_optional_text)] = None
+    vendor: Annotated[Annotated[str, Field(max_length=MAX_VENDOR)] | None, BeforeValidator(_vendor_name)] = (
+        None
+    )
     currency: Annotated[str, BeforeValidator(_currency)] = DEFAULT_CURRENCY
     items: Annotated[list[PurchaseItem], Field(min_length=1, max_length=MAX_ITEMS)]
     payment_account: AccountCode = DEFAULT_PAYMENT_ACCOUNT

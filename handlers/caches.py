@@ -1,9 +1,10 @@
 """Short-lived copies kept by one process: the chart of accounts and user groups, each with a
 time to live, and the debouncer for App Home refreshes. Only caches: no process needs another's copy."""
 
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,45 @@ class AccountOption:
     type: str
 
 
+_WORD = re.compile(r"\w+")
+
+
+class ChartIndex:
+    """The chart prepared for type-ahead: each account's code and the words of its name, folded."""
+
+    def __init__(self, accounts: Sequence[AccountOption]) -> None:
+        self.accounts = tuple(accounts)
+        self._keys = [(a.code.casefold(), _WORD.findall(a.name.casefold())) for a in self.accounts]
+
+    def search(self, text: str, limit: int = 100) -> list[AccountOption]:
+        """The accounts matching every typed word, case-insensitive: a word matches when the code
+        starts with it or a word of the name does (`6100`, `office sup`, `6100 office`). The exact
+        code comes first, then other code matches, then name matches, each in chart order."""
+        tokens = text.casefold().split()
+        if not tokens:
+            return list(self.accounts[:limit])
+        ranked: list[tuple[int, int]] = []
+        for position, (code, words) in enumerate(self._keys):
+            rank = _rank(tokens, code, words)
+            if rank is not None:
+                ranked.append((rank, position))
+        ranked.sort()
+        return [self.accounts[position] for _, position in ranked[:limit]]
+
+
+def _rank(tokens: list[str], code: str, words: list[str]) -> int | None:
+    """0: the code itself was typed; 1: a code prefix was; 2: name words only; None: no match."""
+    rank = 2
+    for token in tokens:
+        if code.startswith(token):
+            rank = min(rank, 0 if code == token else 1)
+            continue
+        parts = _WORD.findall(token)
+        if not parts or not all(any(w.startswith(p) for w in words) for p in parts):
+            return None
+    return rank
+
+
 class ChartCache:
     """The chart of accounts, re-read at most every `ttl` seconds.
 
@@ -30,6 +70,7 @@ class ChartCache:
         self._sessions, self._ttl = sessions, ttl
         self._lock = threading.Lock()
         self._value: list[AccountOption] | None = None
+        self._index: ChartIndex | None = None
         self._loaded_at = 0.0
 
     def get(self) -> list[AccountOption]:
@@ -43,9 +84,18 @@ class ChartCache:
             if self._value is not None:
                 return self._value
             raise
+        index = ChartIndex(value)
         with self._lock:
-            self._value, self._loaded_at = value, time.monotonic()
+            self._value, self._index, self._loaded_at = value, index, time.monotonic()
         return value
+
+    def search(self, text: str, limit: int = 100) -> list[AccountOption]:
+        """Type-ahead over the cached chart (see `ChartIndex.search`); the database is read only
+        when the cache is stale, as for `get`."""
+        value = self.get()
+        with self._lock:
+            index = self._index
+        return (index or ChartIndex(value)).search(text, limit)
 
 
 class GroupCache:

@@ -41,6 +41,11 @@ class Deps:
     db_deadline: float = 10.0
     approval_thresholds: dict[str | None, Decimal] = field(default_factory=dict)
     approvers: tuple[str, ...] = ()
+    # RECEIPT_REQUIRED_ABOVE by currency (None: any): above it a purchase needs a document.
+    receipt_thresholds: dict[str | None, Decimal] = field(default_factory=dict)
+    # MAX_DOCUMENT_MB in bytes, and how long a submission waits for its files to download.
+    max_document_bytes: int = 10_000_000
+    fetch_deadline: float = 8.0
     allowed_users: tuple[str, ...] | None = None
     # How long the process that posted a purchase has to announce it before a sweep takes over.
     announce_hold: dt.timedelta = outbox.HOLD

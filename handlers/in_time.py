@@ -17,7 +17,7 @@ Late follow-ups run on `Deps.slack_pool`, never on the ledger's threads.
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -64,8 +64,11 @@ def answer_in_time(
     work: Callable[[], T],
     screens: Screens[T],
     then: FollowUp[T] | None = None,
+    pool: Executor | None = None,
 ) -> None:
-    future = deps.executor.submit(work)
+    """`work` runs on `pool`: the ledger's by default; the Slack I/O pool for work that starts by
+    talking to Slack (fetching a form's files), which then hands its database part to the ledger's."""
+    future = (pool or deps.executor).submit(work)
     late = _Late(client, view_id, user, screens, then)
     try:
         outcome = future.result(timeout=deps.ack_budget)

@@ -1,10 +1,12 @@
-"""`/purchase Office equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000 from Bank` -> form values."""
+"""`/purchase Office equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000 from Bank at Dell` -> form values.
+
+After the items, `from <payment account>` and `at <vendor>` may follow, in either order."""
 
 import re
 from collections.abc import Sequence
 
 from handlers.blocks.common import escape
-from handlers.blocks.purchase_form import MAX_MODAL_ITEMS, FormValues, ItemValues
+from handlers.blocks.purchase_form import MAX_MODAL_ITEMS, MAX_VENDOR, FormValues, ItemValues
 from handlers.caches import AccountOption
 
 _PRICE = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -12,7 +14,31 @@ _ITEM = re.compile(
     rf"^(?:(?P<qty>\d+)\s*(?:x\s+|×\s*)?)?(?P<name>.+?)\s*@\s*(?P<price>{_PRICE})$", re.IGNORECASE
 )
 _FROM = re.compile(r"\s+from\s+(?P<account>[^,@]+?)\s*$", re.IGNORECASE)
+# A vendor may hold commas ("Dell, Inc.") but no `@` (that is an item) and no ` from ` (that is the account).
+_AT = re.compile(r"\s+at\s+(?P<vendor>(?:(?!\s+from\s)[^@])+?)\s*$", re.IGNORECASE)
 _SPLIT = re.compile(r"(?<=\d)\s*[,;]\s+(?=\S)|\s*;\s*")
+
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def unmark(text: str) -> str:
+    """A Slack message's text as a person reads it: `<@U1|ann>` -> `@ann`, `<#C1|general>` ->
+    `#general`, `<!here>` -> `@here`, `<https://x|label>` -> `label`, entities decoded, white space
+    collapsed."""
+
+    def plain(match: re.Match[str]) -> str:
+        inner = match[1]
+        target, bar, label = inner.partition("|")
+        if target.startswith(("@", "#")):
+            return target[0] + (label.lstrip("@#") if bar else target[1:])
+        if target.startswith("!"):
+            return label if bar else "@" + target[1:].split("^")[0]
+        return label if bar else target.removeprefix("mailto:")
+
+    text = _MARKUP.sub(plain, text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
 
 
 class QuickEntryError(ValueError):
@@ -26,11 +52,7 @@ def parse_quick_entry(text: str, accounts: Sequence[AccountOption]) -> FormValue
         raise QuickEntryError(
             "Start with a description and a colon, then the items, e.g. `Snacks: 3 Coffee @ 4.50`"
         )
-    payment = None
-    found = _FROM.search(rest)
-    if found:
-        payment = _account(found["account"], accounts)
-        rest = rest[: found.start()]
+    payment, vendor, rest = _payment_and_vendor(rest, accounts)
     items = []
     for part in _split_items(rest):
         match = _ITEM.match(part)
@@ -45,7 +67,29 @@ def parse_quick_entry(text: str, accounts: Sequence[AccountOption]) -> FormValue
         raise QuickEntryError(
             f"That is {len(items)} items; one purchase here takes at most {MAX_MODAL_ITEMS}"
         )
-    return FormValues(description=description.strip(), payment_account=payment, items=items)
+    return FormValues(description=description.strip(), vendor=vendor, payment_account=payment, items=items)
+
+
+def _payment_and_vendor(rest: str, accounts: Sequence[AccountOption]) -> tuple[str | None, str | None, str]:
+    """`... from Bank at Dell` or `... at Dell from Bank`: the account's code, the vendor, and the
+    items before them. `from Cash at hand` stays an account when the chart has one by that name."""
+    payment = vendor = None
+    for _ in range(2):
+        found = _FROM.search(rest) if payment is None else None
+        code = _known(found["account"], accounts) if found else None
+        if found and code:
+            payment, rest = code, rest[: found.start()]
+            continue
+        at = _AT.search(rest) if vendor is None else None
+        if at:
+            vendor, rest = at["vendor"].strip(), rest[: at.start()]
+            if len(vendor) > MAX_VENDOR:
+                raise QuickEntryError(f"The vendor's name is too long; at most {MAX_VENDOR} characters")
+            continue
+        if found:
+            _account(found["account"], accounts)  # raises: no such account
+        break
+    return payment, vendor, rest
 
 
 def _split_items(rest: str) -> list[str]:
@@ -56,10 +100,17 @@ def _split_items(rest: str) -> list[str]:
     return parts
 
 
-def _account(name: str, accounts: Sequence[AccountOption]) -> str:
+def _known(name: str, accounts: Sequence[AccountOption]) -> str | None:
     wanted = name.strip().casefold()
     for account in accounts:
         if wanted in (account.code.casefold(), account.name.casefold()):
             return account.code
+    return None
+
+
+def _account(name: str, accounts: Sequence[AccountOption]) -> str:
+    code = _known(name, accounts)
+    if code is not None:
+        return code
     known = ", ".join(a.name for a in accounts[:12])
     raise QuickEntryError(f"There is no account called `{escape(name.strip())}`; try one of: {escape(known)}")

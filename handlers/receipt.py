@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from db.documents import DocumentInfo
 from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.money import format_amount, from_minor
 from db.posting import Written
@@ -38,6 +39,8 @@ class Receipt:
     entries: tuple[ReceiptEntry, ...]
     created_by: str | None
     replayed: bool = False
+    # Its documents (receipts, invoices), as listed; never their bytes.
+    documents: tuple[DocumentInfo, ...] = ()
 
     @classmethod
     def of(cls, header: TransactionHeader, *, replayed: bool = False) -> "Receipt":

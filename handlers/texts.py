@@ -45,17 +45,20 @@ USAGE = (
     "• `/purchase` opens the form.\n"
     "• `/purchase Office equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000 from Bank` opens it filled in:"
     " a description, a colon, then items as `quantity name @ unit price` separated by commas,"
-    " and optionally `from <payment account>`.\n"
+    " and optionally `at <vendor>` and `from <payment account>`.\n"
+    "• *Record as purchase* in a message's ⋯ menu opens the form filled in from that message, with its files.\n"
     "• `/purchase help` shows this."
 )
 LIFECYCLE_USAGE = (
     "*After recording*\n"
     "• `/purchase show ID` shows one purchase with its items, journal and history.\n"
     "• `/purchase list [mine|pending|this month]` lists purchases, newest first, 10 a page.\n"
+    "• `/purchase attach ID` attaches receipts or invoices to a purchase; *Get documents* sends them to you.\n"
     "• `/purchase void ID reason...` voids a posted purchase by posting reversing entries"
     " (the person who recorded it, or an approver).\n"
     "• Purchases above the approval threshold wait for an approver's Approve or Reject in the team channel."
 )
+ATTACH_USAGE = "Say which purchase: `/purchase attach ID`, e.g. `/purchase attach 12`."
 VOID_USAGE = (
     "Say which purchase and why: `/purchase void ID reason...`, e.g. `/purchase void 12 typed twice`."
 )

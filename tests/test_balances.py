@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.lifecycle import void
 from db.migrate import upgrade
 from db.models import Account, JournalEntry, TransactionHeader
+from db.money import to_minor
 from db.posting import Origin, Posted, post_purchase
 from db.reports import BalanceRow, account_balance, trial_balance, verify, verify_balances
 from db.schemas import parse_purchase
@@ -158,19 +159,98 @@ def test_concurrent_posts_to_cash_keep_balances_exact(pg_engine: Engine) -> None
         assert 1 <= slots <= 16
 
 
+def _post_raw(conn: Connection, n: int) -> int:
+    """Purchase `n` written with SQL in the schema of migration 0001 (the models are newer)."""
+    p = purchase(n)
+    ids: dict[str, int] = {c: i for c, i in conn.execute(text("SELECT code, id FROM accounts"))}
+    lines = [(i.name, i.quantity, to_minor(i.unit_price, p.exponent), ids[i.account]) for i in p.items]
+    total = sum(q * u for _, q, u, _ in lines)
+    tx = conn.scalar(
+        text(
+            "INSERT INTO transaction_headers (effective_date, description, vendor, currency, exponent, "
+            "total, payment_account_id, status, source) VALUES (:date, :description, 'Old Co', :currency, "
+            ":exponent, :total, :payment, 'posted', 'test') RETURNING id"
+        ),
+        {
+            "date": p.date,
+            "description": p.description,
+            "currency": p.currency,
+            "exponent": p.exponent,
+            "total": total,
+            "payment": ids[p.payment_account],
+        },
+    )
+    debits: dict[int, int] = {}
+    for line, (name, quantity, price, account) in enumerate(lines, start=1):
+        conn.execute(
+            text(
+                "INSERT INTO transaction_details (transaction_id, line, item, quantity, unit_price, subtotal, "
+                "account_id) VALUES (:tx, :line, :item, :q, :u, :s, :a)"
+            ),
+            {
+                "tx": tx,
+                "line": line,
+                "item": name,
+                "q": quantity,
+                "u": price,
+                "s": quantity * price,
+                "a": account,
+            },
+        )
+        debits[account] = debits.get(account, 0) + quantity * price
+    entries = [(a, d, 0) for a, d in debits.items()] + [(ids[p.payment_account], 0, total)]
+    for account, debit, credit in entries:
+        conn.execute(
+            text(
+                "INSERT INTO journal_entries (transaction_id, account_id, debit, credit) VALUES (:tx, :a, :d, :c)"
+            ),
+            {"tx": tx, "a": account, "d": debit, "c": credit},
+        )
+    assert isinstance(tx, int)
+    return tx
+
+
+def _void_raw(conn: Connection, tx: int) -> None:
+    """Void `tx` the way db.lifecycle does, in SQL of migration 0001."""
+    reversal = conn.scalar(
+        text(
+            "INSERT INTO transaction_headers (effective_date, description, vendor, currency, exponent, total, "
+            "payment_account_id, status, reverses_id, source) SELECT effective_date, 'Void', vendor, currency, "
+            "exponent, total, payment_account_id, 'posted', id, 'test' FROM transaction_headers WHERE id = :tx "
+            "RETURNING id"
+        ),
+        {"tx": tx},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO journal_entries (transaction_id, account_id, debit, credit) "
+            "SELECT :r, account_id, credit, debit FROM journal_entries WHERE transaction_id = :tx ORDER BY id"
+        ),
+        {"r": reversal, "tx": tx},
+    )
+    conn.execute(
+        text(
+            "UPDATE transaction_headers SET status = 'voided', voided_by = 'test', voided_at = :at, "
+            "void_reason = 'typo' WHERE id = :tx"
+        ),
+        {"tx": tx, "at": CLOCK.now()},
+    )
+
+
 def _post_at_0001_then_upgrade(engine: Engine) -> sessionmaker[Session]:
     upgrade(engine, "0001")
     with make_session_factory(engine).begin() as session:
         from db.accounts import seed_default_chart
 
         seed_default_chart(session)
-    factory = make_session_factory(engine)
     for n in range(10):
-        post(factory, n)
-    with factory.begin() as session:
-        void(session, 3, reason="typo", origin=Origin(source="test"), clock=CLOCK)
+        with engine.begin() as conn:
+            tx = _post_raw(conn, n)
+        if n == 3:
+            with engine.begin() as conn:
+                _void_raw(conn, tx)
     upgrade(engine)
-    return factory
+    return make_session_factory(engine)
 
 
 def test_migration_backfills_sqlite(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from handlers.blocks.purchase_form import (
     FormValues,
     ItemValues,
     ModalMeta,
+    SlackFile,
     build_failure_view,
     build_posting_view,
     build_purchase_modal,
@@ -37,6 +38,13 @@ NASTY = "&<>" * 66 + "&<"  # 200 characters, each escaped to 4 or 5
 LONG_NAME = "<Item>&" * 14 + "xx"  # 100 characters
 ACCOUNTS = [AccountOption(f"{1000 + n}", f"Account {n} " + "x" * 90, "asset") for n in range(120)]
 SHORT_ACCOUNTS = [AccountOption("1000", "Cash", "asset"), AccountOption("1500", "Equipment", "asset")]
+TYPES = ("asset", "liability", "equity", "income", "expense", "")
+# The most a static select takes: 100 accounts of every type (and one Slack does not know), long names.
+STATIC_ACCOUNTS = [
+    AccountOption(f"{1000 + n}", f"Account {n} " + "&<" * 45, TYPES[n % 6]) for n in range(100)
+]
+MESSAGE_FILES = [SlackFile(f"F{n:010d}", f"{NASTY[:150]}{n}.pdf") for n in range(10)]
+LINK = "https://acme.slack.com/archives/C0123456789/p1700000001000400?thread_ts=1700000000.000300&cid=C0123456789"
 
 
 def _receipt(*, items: int = 1, description: str = "Laptops <fast> & light", **kw: Any) -> Receipt:
@@ -132,6 +140,35 @@ def views() -> dict[str, dict[str, Any]]:
             date="2026-11-20",
         ),
         "modal_notice": _modal(2, notice=NASTY * 5),
+        "modal_static_full": build_purchase_modal(
+            STATIC_ACCOUNTS,
+            values=FormValues(
+                items=[ItemValues(LONG_NAME, "1", "1", "1099") for _ in range(MAX_MODAL_ITEMS)],
+                vendor="&" * 200,
+                payment_account="1000",
+            ),
+            meta=ModalMeta(list(range(MAX_MODAL_ITEMS)), MAX_MODAL_ITEMS, "C1"),
+            default_currency="EUR",
+            today=TODAY,
+            notice=NASTY * 5,
+        ),
+        "modal_from_message": build_purchase_modal(
+            ACCOUNTS,
+            values=FormValues(
+                description=NASTY,
+                items=[ItemValues(LONG_NAME, "1", "1", "1005") for _ in range(MAX_MODAL_ITEMS)],
+            ),
+            meta=ModalMeta(
+                list(range(MAX_MODAL_ITEMS)),
+                MAX_MODAL_ITEMS,
+                "C0123456789",
+                message_link=LINK,
+                message_files=MESSAGE_FILES,
+            ),
+            default_currency="EUR",
+            today=TODAY,
+            notice=NASTY * 5,
+        ),
         "modal_few_accounts": build_purchase_modal(
             SHORT_ACCOUNTS,
             values=FormValues(),
@@ -210,7 +247,31 @@ def test_worst_cases_are_really_worst() -> None:
     """The worst cases reach the limits they are meant to test: cut or split, never dropped."""
     full = VIEWS["modal_full"]
     assert len(full["blocks"]) > 80
-    assert len(full["blocks"][-2]["element"]["options"]) == 100  # 120 accounts, Slack shows 100
+    # 120 accounts: more than a static select shows, so every account field is a type-ahead.
+    accounts = [b for b in full["blocks"] if b.get("block_id", "").endswith("account")]
+    assert len(accounts) == MAX_MODAL_ITEMS + 1
+    assert {b["element"]["type"] for b in accounts} == {"external_select"}
+    static = VIEWS["modal_static_full"]
+    groups = next(b for b in static["blocks"] if b.get("block_id") == "payment_account")["element"][
+        "option_groups"
+    ]
+    assert [g["label"]["text"] for g in groups] == [
+        "Assets",
+        "Liabilities",
+        "Equity",
+        "Income",
+        "Expenses",
+        "Other",
+    ]
+    assert sum(len(g["options"]) for g in groups) == 100
+    from_message = VIEWS["modal_from_message"]
+    assert len(from_message["blocks"]) == 99  # the notice, the header fields, 15 items, the documents
+    assert len(from_message["private_metadata"]) <= 3000
+    carried = ModalMeta.load(from_message["private_metadata"]).message_files
+    assert [f.id for f in carried] == [f.id for f in MESSAGE_FILES]
+    assert all(
+        f.name and full.name.startswith(f.name) for f, full in zip(carried, MESSAGE_FILES, strict=True)
+    )
     _, show = MESSAGES["show_worst_voided"]
     assert sum(b["type"] == "section" for b in show) > 3  # long items split into several sections
     text = "".join(b.get("text", {}).get("text", "") for b in show)
@@ -230,3 +291,23 @@ def test_a_date_that_is_not_one_redraws_the_form_with_today() -> None:
         )
         date = next(b for b in view["blocks"] if b.get("block_id") == "date")
         assert date["element"]["initial_date"] == shown
+
+
+def test_type_ahead_answers_are_valid_options() -> None:
+    """What the options listener answers: each option within Slack's limits, at most 100."""
+    from slack_sdk.models.blocks import Option
+
+    from handlers.blocks.purchase_form import account_option
+    from handlers.listeners.options import vendor_options
+    from handlers.usecases.suggestions import VendorSuggestions
+
+    answers = [
+        vendor_options(VendorSuggestions("&" * 200, [NASTY + str(n) for n in range(120)])),
+        [account_option(a) for a in STATIC_ACCOUNTS],
+    ]
+    for options in answers:
+        assert 0 < len(options) <= 100
+        for option in options:
+            parsed = Option(**option.to_dict())
+            parsed.validate_json()
+            assert len(parsed.value or "") <= 150

@@ -138,6 +138,7 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
             {"account": "1100", "debit": "10000000.00", "credit": "0.00"},
             {"account": "1000", "debit": "0.00", "credit": "10000000.00"},
         ],
+        "documents": [],
     }
 
     assert ok(run(tmp_path, "void", "1", "--reason", "Entered twice", "--by", "alice")).strip() == (

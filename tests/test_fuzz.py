@@ -197,6 +197,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[str | None]] = {
     "quantity": st.integers(1, 1000).map(str),
     "unit_price": st.integers(1, 10_000_000).map(str),
     "account": st.sampled_from(["1100", "6100"]),
+    "documents": st.none(),  # the file input: no files
 }
 
 

@@ -43,7 +43,13 @@ def _summary(n: int, status: Status = Status.POSTED) -> Summary:
 
 
 def _actions(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    """The lifecycle buttons (approve, reject, void); the documents' buttons are always there."""
+    return {
+        e["action_id"]: e
+        for b in blocks
+        if b["type"] == "actions" and b.get("block_id") != "documents_actions"
+        for e in b["elements"]
+    }
 
 
 def test_pending_message_carries_approve_and_reject() -> None:

@@ -287,7 +287,6 @@ def test_pending_header_cannot_be_deleted_either(shared: Engine, books: dict[str
         "total = total + 100",
         "description = 'Something nicer'",
         "effective_date = '2020-01-01'",
-        "vendor = 'Someone else'",
         "currency = 'EUR'",
         "payment_account_id = (SELECT id FROM accounts WHERE code = '1010')",
         "created_by = 'U666'",

@@ -20,11 +20,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from db.models import Announcement, TransactionHeader
+from db.models import Announcement, Document, TransactionDocument, TransactionHeader
 from handlers.blocks.purchase_form import FormValues, ItemValues, ModalMeta, build_purchase_modal
 from handlers.caches import AccountOption
 from tests.clock import BOOKS_DAY
 from tests.helpers import until
+from tests.samples import pdf, png
 from tests.serving import BIN, bot_env, free_port, serve
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
@@ -178,5 +179,54 @@ def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine
             f"({REQUESTS / elapsed:.0f}/s); slowest ack {slowest:.2f}s; "
             f"headers stored {len(stored)}; via Posting... {len(late)}"
         )
+    finally:
+        fake.stop()
+
+
+def test_a_submission_with_documents_retried_on_other_processes_stores_them_once(
+    pg_url: URL, pg_engine: Engine, tmp_path: Path
+) -> None:
+    """The same form, with two files, submitted at once to three processes (a double click that a load
+    balancer spreads, or Slack retrying): one purchase, each document stored and linked once, and
+    every process answers with that purchase's ID."""
+    fake = FakeSlackApi().start()
+    try:
+        files = [fake.add_file(pdf("scale"), "invoice.pdf"), fake.add_file(png(7), "photo.png", "image/png")]
+        ports = [free_port() for _ in range(PROCESSES)]
+        with ExitStack() as stack:
+            for i, port in enumerate(ports):
+                env = bot_env(
+                    DATABASE_URL=pg_url.render_as_string(hide_password=False),
+                    SLACK_BOT_TOKEN=fake.token,
+                    SLACK_SIGNING_SECRET=slack.SECRET,
+                    SLACK_API_URL=fake.base_url,
+                    PURCHASE_CHANNEL="CTEAM",
+                    PORT=str(port),
+                    HOST="127.0.0.1",
+                    WEB_CONCURRENCY="1",
+                )
+                stack.enter_context(serve(env, tmp_path / f"bot{i}.log"))
+            payload = slack.interaction_body(slack.view_submission(_view(1), "VDOCS", {"documents": files}))
+            with ThreadPoolExecutor(PROCESSES) as pool:
+                replies = list(
+                    pool.map(lambda port: slack.send(f"http://127.0.0.1:{port}/slack/events", payload), ports)
+                )
+            assert all(r.status == 200 and r.seconds < 3 for r in replies), replies
+            assert all(r.json().get("response_action") == "update" for r in replies), [
+                r.json() for r in replies
+            ]
+            shown = [str(r.json()["view"]) for r in replies]
+            if any("Posting" in view for view in shown):
+                fake.wait_for("views.update", sum("Posting" in view for view in shown), timeout=30)
+            late = [str(c.params["view"]) for c in fake.calls_to("views.update")]
+            ids = {_posted_id(view) for view in shown + late} - {None}
+        with Session(pg_engine) as s:
+            headers = s.scalars(select(TransactionHeader.id)).all()
+            stored = s.scalars(select(Document.sha256)).all()
+            linked = s.execute(select(TransactionDocument.transaction_id, TransactionDocument.name)).all()
+        assert len(headers) == 1
+        assert ids == {headers[0]}
+        assert len(stored) == 2
+        assert sorted(linked) == [(headers[0], "invoice.pdf"), (headers[0], "photo.png")]
     finally:
         fake.stop()

@@ -19,6 +19,9 @@ NAMES = [
     "PURCHASE_ALLOWED_USERS",
     "DEFAULT_CURRENCY",
     "BOOKS_TIMEZONE",
+    "RECEIPT_REQUIRED_ABOVE",
+    "MAX_DOCUMENT_MB",
+    "DOCUMENT_FETCH_SECONDS",
 ]
 
 
@@ -79,6 +82,11 @@ def test_dotenv_file_is_read(tmp_path: object) -> None:
         ("APPROVAL_THRESHOLD", "USD 0", "APPROVAL_THRESHOLD: must be more than zero"),
         ("APPROVERS", "alice", "APPROVERS: 'alice' is not a Slack user ID"),
         ("ANNOUNCE_HOLD_SECONDS", "0", "ANNOUNCE_HOLD_SECONDS:"),
+        ("RECEIPT_REQUIRED_ABOVE", "USD lots", "RECEIPT_REQUIRED_ABOVE: must be a plain amount like 1250"),
+        ("RECEIPT_REQUIRED_ABOVE", "BUCKS 5", "RECEIPT_REQUIRED_ABOVE: 'BUCKS' is not a currency code"),
+        ("MAX_DOCUMENT_MB", "0", "MAX_DOCUMENT_MB:"),
+        ("MAX_DOCUMENT_MB", "ten", "MAX_DOCUMENT_MB:"),
+        ("DOCUMENT_FETCH_SECONDS", "0", "DOCUMENT_FETCH_SECONDS:"),
         ("ANNOUNCE_SWEEP_SECONDS", "soon", "ANNOUNCE_SWEEP_SECONDS:"),
     ],
 )
@@ -139,3 +147,31 @@ def test_books_timezone_is_an_iana_zone(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert str(info.value).startswith("BOOKS_TIMEZONE: 'Jakarta +7' is not an IANA time zone name")
+
+
+def test_document_settings_default_to_slacks_limit_and_no_receipt_rule() -> None:
+    settings = load_settings()
+    assert settings.max_document_mb == 10
+    assert settings.max_document_bytes == 10_000_000
+    assert settings.receipt_required_above == {}
+    assert settings.document_fetch_seconds == 8.0
+
+
+@pytest.mark.parametrize(
+    ("value", "limits"),
+    [
+        ("250", {None: Decimal(250)}),
+        ("usd 500, EUR 450.50", {"USD": Decimal(500), "EUR": Decimal("450.50")}),
+        ("", {}),
+    ],
+)
+def test_receipt_required_above_is_parsed_like_the_approval_threshold(
+    monkeypatch: pytest.MonkeyPatch, value: str, limits: dict[str | None, Decimal]
+) -> None:
+    monkeypatch.setenv("RECEIPT_REQUIRED_ABOVE", value)
+    monkeypatch.setenv("MAX_DOCUMENT_MB", "25")
+    settings = load_settings()
+    assert settings.receipt_required_above == limits
+    assert settings.max_document_bytes == 25_000_000
+    monkeypatch.delenv("RECEIPT_REQUIRED_ABOVE")
+    assert Settings(_env_file=None, receipt_required_above=value).receipt_required_above == limits

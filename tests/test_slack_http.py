@@ -30,7 +30,8 @@ def test_purchase_opens_the_modal_in_time(bot: Bot) -> None:
     blocks = _blocks(view)
     for block_id in ("description", "date", "vendor", "payment_account", "currency", "item_0_name"):
         assert block_id in blocks
-    options = [o["value"] for o in blocks["payment_account"]["element"]["options"]]
+    groups = blocks["payment_account"]["element"]["option_groups"]  # grouped by account type
+    options = [o["value"] for g in groups for o in g["options"]]
     assert {"1000", "1010", "1100"} <= set(options)
     assert blocks["payment_account"]["element"]["initial_option"]["value"] == "1000"
     assert blocks["currency"]["element"]["initial_value"] == "USD"

@@ -88,7 +88,13 @@ def _submit_pending_via_modal(bot: Bot) -> int:
 
 
 def _actions(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    """The lifecycle buttons (approve, reject, void); the documents' buttons are always there."""
+    return {
+        e["action_id"]: e
+        for b in blocks
+        if b["type"] == "actions" and b.get("block_id") != "documents_actions"
+        for e in b["elements"]
+    }
 
 
 def _reason_view(bot: Bot, count: int = 1) -> dict[str, Any]:

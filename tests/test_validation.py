@@ -138,9 +138,14 @@ BAD_INPUT = [
     case("nul-in-description", purchase_data(description="Paper\x00"), (("description",), CONTROL)),
     case("escape-in-vendor", purchase_data(vendor="Evil\x1b[31mCo"), (("vendor",), CONTROL)),
     case(
-        "101-char-vendor",
-        purchase_data(vendor="v" * 101),
-        (("vendor",), "is too long; at most 100 characters"),
+        "201-char-vendor",
+        purchase_data(vendor="v" * 201),
+        (("vendor",), "is too long; at most 200 characters"),
+    ),
+    case(
+        "blank-vendor",
+        purchase_data(vendor="   "),
+        (("vendor",), "must not be only spaces; leave it empty for no vendor"),
     ),
     case(
         "201-char-idempotency-key",

@@ -15,16 +15,24 @@ from handlers.blocks.purchase_form import (
     FormValues,
     ItemValues,
     ModalMeta,
+    SlackFile,
     build_failure_view,
     build_purchase_modal,
+    message_link,
 )
-from handlers.blocks.purchase_input import block_errors, missing_selects, purchase_input, read_form
+from handlers.blocks.purchase_input import (
+    accounts_in,
+    block_errors,
+    missing_selects,
+    purchase_input,
+    read_form,
+)
 from handlers.blocks.receipt import build_notification, build_result_view
-from handlers.caches import AccountOption
-from handlers.quick_entry import QuickEntryError, parse_quick_entry
+from handlers.caches import AccountOption, ChartIndex
+from handlers.quick_entry import QuickEntryError, parse_quick_entry, unmark
 from handlers.receipt import Receipt, ReceiptEntry, ReceiptItem
 from tests.clock import BOOKS_DAY
-from tests.slack.requests import state_of
+from tests.slack.requests import slack_file, state_of
 
 ACCOUNTS = [
     AccountOption("1000", "Cash", "asset"),
@@ -54,7 +62,8 @@ def test_modal_respects_slack_limits() -> None:
     block_ids = [b["block_id"] for b in view["blocks"] if "block_id" in b]
     assert len(block_ids) == len(set(block_ids))
     assert all(len(b) <= 255 for b in block_ids)
-    assert view["blocks"][-1]["type"] == "context"  # no more "Add item" at the cap
+    blocks = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    assert blocks["item_actions"]["type"] == "context"  # no more "Add item" at the cap
 
 
 def test_modal_defaults() -> None:
@@ -68,6 +77,169 @@ def test_modal_defaults() -> None:
     assert "accessory" not in blocks["item_0_header"]  # a single item cannot be removed
     assert blocks["item_actions"]["elements"][0]["action_id"] == "add_item"
     assert view["callback_id"] == "purchase_modal"
+    vendor = blocks["vendor"]
+    assert vendor["optional"] is True
+    assert vendor["element"]["type"] == "external_select"
+    assert vendor["element"]["action_id"] == "value"
+    assert vendor["element"]["min_query_length"] == 1
+    assert "initial_option" not in vendor["element"]
+    documents = blocks["documents"]
+    assert documents["optional"] is True
+    assert documents["element"] == {
+        "type": "file_input",
+        "action_id": "value",
+        "max_files": 10,
+        "filetypes": ["pdf", "png", "jpg", "jpeg", "gif", "webp", "heic"],
+    }
+    assert "message_files" not in blocks
+
+
+def test_a_small_chart_is_a_static_select_grouped_by_type() -> None:
+    view = modal(FormValues(payment_account="1010", items=[ItemValues(account="6100")]))
+    blocks = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    for block_id, chosen in (("payment_account", "1010"), ("item_0_account", "6100")):
+        element = blocks[block_id]["element"]
+        assert element["type"] == "static_select"
+        assert "options" not in element
+        groups = [(g["label"]["text"], [o["value"] for o in g["options"]]) for g in element["option_groups"]]
+        assert groups == [("Assets", ["1000", "1010", "1100"]), ("Expenses", ["6100"])]
+        assert element["initial_option"]["value"] == chosen
+    assert json.loads(view["private_metadata"]).get("search") is None
+
+
+BIG_CHART = [AccountOption(f"{4000 + n}", f"Account {n}", "expense") for n in range(150)] + ACCOUNTS
+
+
+def big_modal(
+    values: FormValues | None = None, accounts: list[AccountOption] | None = None
+) -> dict[str, Any]:
+    return build_purchase_modal(
+        BIG_CHART if accounts is None else accounts,
+        values=values or FormValues(),
+        meta=ModalMeta(rows=[0], next_row=1),
+        default_currency="EUR",
+        today=TODAY,
+    )
+
+
+def test_a_big_chart_makes_every_account_field_a_type_ahead() -> None:
+    view = big_modal(FormValues(payment_account="4120", items=[ItemValues(account=None)]))
+    blocks = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    paid = blocks["payment_account"]["element"]
+    assert paid["type"] == "external_select"
+    assert paid["min_query_length"] == 1
+    assert paid["initial_option"] == {
+        "text": {"type": "plain_text", "text": "4120 Account 120", "emoji": True},
+        "value": "4120",
+    }
+    item = blocks["item_0_account"]["element"]
+    assert item["type"] == "external_select"
+    assert item["initial_option"]["value"] == "1100"  # the default, found in the chart
+    assert json.loads(view["private_metadata"])["search"] is True
+    # A default the chart does not have is left for the user to choose.
+    alone = big_modal(accounts=BIG_CHART[:150])
+    assert (
+        "initial_option"
+        not in {b["block_id"]: b for b in alone["blocks"] if "block_id" in b}["payment_account"]["element"]
+    )
+
+
+def test_a_big_chart_form_redraws_from_the_view_alone() -> None:
+    """Add item / Remove item / a failure redraw the form with `accounts_in(view)`: no database.
+    With type-aheads it recovers the accounts shown or chosen, and the form stays type-aheads."""
+    view = big_modal()
+    typed = {"payment_account": "4007", "item_0_account": "4149", "vendor": "Dell"}
+    state = state_of(view, typed)
+    # The options the listener offered, as Slack sends the chosen ones back.
+    state["payment_account"]["value"]["selected_option"]["text"]["text"] = "4007 Account 7"
+    state["item_0_account"]["value"]["selected_option"]["text"]["text"] = "4149 Account 149"
+    submitted = {**view, "state": {"values": state}}
+    accounts = accounts_in(submitted)
+    assert {(a.code, a.name) for a in accounts} >= {("4007", "Account 7"), ("4149", "Account 149")}
+    values, meta = read_form(submitted)
+    assert meta.account_search is True
+    assert (values.payment_account, values.items[0].account, values.vendor) == ("4007", "4149", "Dell")
+    redrawn = build_purchase_modal(accounts, values=values, meta=meta, default_currency="EUR", today=TODAY)
+    blocks = {b["block_id"]: b for b in redrawn["blocks"] if "block_id" in b}
+    assert blocks["payment_account"]["element"]["type"] == "external_select"
+    assert blocks["payment_account"]["element"]["initial_option"]["value"] == "4007"
+    assert blocks["item_0_account"]["element"]["initial_option"]["text"]["text"] == "4149 Account 149"
+    assert blocks["vendor"]["element"]["initial_option"]["value"] == "Dell"
+
+
+def test_vendor_keeps_its_choice_and_fits_slack() -> None:
+    long = "Dell " + "x" * 190
+    view = modal(FormValues(vendor=long))
+    vendor = next(b for b in view["blocks"] if b.get("block_id") == "vendor")["element"]["initial_option"]
+    assert vendor["value"] == long[:150]
+    assert vendor["text"]["text"] == long[:75]
+    blank = modal(FormValues(vendor="   "))
+    assert (
+        "initial_option" not in next(b for b in blank["blocks"] if b.get("block_id") == "vendor")["element"]
+    )
+
+
+def test_files_are_read_back_with_the_message_files() -> None:
+    meta = ModalMeta(
+        rows=[0],
+        next_row=1,
+        message_link="https://acme.slack.com/archives/C123/p1700000000000300",
+        message_files=[SlackFile("F0MSG1", "invoice.pdf"), SlackFile("F0UP1", "dup.pdf")],
+    )
+    view = build_purchase_modal(ACCOUNTS, values=FormValues(), meta=meta, default_currency="EUR", today=TODAY)
+    blocks = {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+    assert blocks["documents"]["element"]["max_files"] == 8
+    shown = blocks["message_files"]["elements"][0]["text"]
+    assert "Files from the message: invoice.pdf, dup.pdf — they will be attached" in shown
+    assert "<https://acme.slack.com/archives/C123/p1700000000000300|a message>" in shown
+    uploaded = [
+        slack_file("F0UP1", "receipt.png", size=2048, mimetype="image/png"),
+        {"id": "not an id"},
+        "garbage",
+        {"id": "F0NOURL", "name": "x.pdf", "size": True},
+    ]
+    values, read = read_form({**view, "state": {"values": state_of(view, {"documents": uploaded})}})
+    assert read.message_link == meta.message_link
+    assert values.files == [
+        SlackFile(
+            "F0UP1",
+            "receipt.png",
+            2048,
+            "image/png",
+            "https://files.slack.com/files-pri/T1-F0UP1/download/receipt.png",
+        ),
+        SlackFile("F0NOURL", "x.pdf"),
+        SlackFile("F0MSG1", "invoice.pdf"),
+    ]
+    empty, _ = read_form({**view, "state": {"values": {"documents": {"value": {"type": "file_input"}}}}})
+    assert [f.id for f in empty.files] == ["F0MSG1", "F0UP1"]
+    assert block_errors([FieldError(("documents",), "receipt.pdf: is not a PDF")], read) == {
+        "documents": "Receipt.pdf: is not a PDF."
+    }
+
+
+def test_private_metadata_stays_within_slack_limit() -> None:
+    files = [SlackFile(f"F{n:010d}", '"' * 255) for n in range(12)]
+    link = "https://a" + "b" * 60 + ".slack.com/archives/C" + "1" * 20 + "/p" + "1" * 16
+    meta = ModalMeta(list(range(15)), 99_999, "C" * 32, True, link, files)
+    raw = meta.dump()
+    assert len(raw) <= 3000
+    back = ModalMeta.load(raw)
+    assert [f.id for f in back.message_files] == [f.id for f in files[:10]]
+    assert (back.message_link, back.account_search, back.channel) == (link, True, "C" * 32)
+    # What a forged private_metadata carries is checked field by field.
+    forged = json.dumps(
+        {
+            "rows": [0],
+            "next": 1,
+            "search": "yes",
+            "link": "https://evil.example/x",
+            "files": [["F1", "a.pdf"], ["bad id", "b.pdf"], ["F1", "again.pdf"], "F2", ["F3", 5]],
+        }
+    )
+    back = ModalMeta.load(forged)
+    assert (back.account_search, back.message_link) == (False, None)
+    assert back.message_files == [SlackFile("F1", "a.pdf")]
 
 
 def test_block_ids_are_stable_across_redraws() -> None:
@@ -184,6 +356,79 @@ def test_notification_and_failure() -> None:
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Snacks: 3 Coffee @ 4.50 at Dell from Bank",
+        "Snacks: 3 Coffee @ 4.50 from Bank at Dell",
+        "Snacks: 3 Coffee @ 4.50 from bank   at   Dell ",
+    ],
+)
+def test_quick_entry_reads_a_vendor_beside_the_account(text: str) -> None:
+    values = parse_quick_entry(text, ACCOUNTS)
+    assert (values.description, values.vendor, values.payment_account) == ("Snacks", "Dell", "1010")
+    assert [(i.quantity, i.name, i.unit_price) for i in values.items] == [("3", "Coffee", "4.50")]
+
+
+def test_quick_entry_vendor_variants() -> None:
+    values = parse_quick_entry("Kit: 2 Desk @ 1,250.00, 1 Lamp @ 40 at Dell, Inc.", ACCOUNTS)
+    assert (values.vendor, values.payment_account) == ("Dell, Inc.", None)
+    assert [i.name for i in values.items] == ["Desk", "Lamp"]
+    # "at" inside an item's name is part of the name; a vendor needs the last price before it.
+    values = parse_quick_entry("Snacks: 1 Coffee at noon @ 4", ACCOUNTS)
+    assert (values.vendor, values.items[0].name) == (None, "Coffee at noon")
+    # An account whose name holds " at " is still an account.
+    accounts = [*ACCOUNTS, AccountOption("1020", "Cash at hand", "asset")]
+    values = parse_quick_entry("Snacks: 1 Tea @ 2 from Cash at hand", accounts)
+    assert (values.vendor, values.payment_account) == (None, "1020")
+    with pytest.raises(QuickEntryError, match="no account called `Piggy`"):
+        parse_quick_entry("Snacks: 1 Tea @ 2 from Piggy at Dell", ACCOUNTS)
+
+
+def test_slack_markup_is_read_as_a_person_reads_it() -> None:
+    text = "<@U1> <@U2|bob>: 2 Mug @ 3 for <#C1|general> <!here> <https://x.io|site> <https://y.io> &lt;b&gt; &amp;"
+    assert unmark(text) == "@U1 @bob: 2 Mug @ 3 for #general @here site https://y.io <b> &"
+    assert unmark("  two\n lines  ") == "two lines"
+
+
+def test_message_links_follow_slacks_format() -> None:
+    assert message_link("acme", "C123", "1700000000.000300") == (
+        "https://acme.slack.com/archives/C123/p1700000000000300"
+    )
+    assert message_link("acme", "C123", "1700000001.000400", "1700000000.000300") == (
+        "https://acme.slack.com/archives/C123/p1700000001000400?thread_ts=1700000000.000300&cid=C123"
+    )
+    assert message_link(None, "C123", "1.2") is None
+    assert message_link("ac/me", "C123", "1.2") is None
+
+
+def test_account_search_by_code_and_by_word() -> None:
+    index = ChartIndex(
+        [
+            AccountOption("1000", "Cash", "asset"),
+            AccountOption("1000.1", "Petty cash", "asset"),
+            AccountOption("6100", "Office Supplies", "expense"),
+            AccountOption("6110", "Office furniture (small)", "expense"),
+            AccountOption("3000", "Owner's Equity", "equity"),
+        ]
+    )
+
+    def codes(text: str) -> list[str]:
+        return [a.code for a in index.search(text)]
+
+    assert codes("1000") == ["1000", "1000.1"]
+    assert codes("61") == ["6100", "6110"]
+    assert codes("OFF") == ["6100", "6110"]
+    assert codes("office sup") == ["6100"]
+    assert codes("6110 furn") == ["6110"]
+    assert codes("cash") == ["1000", "1000.1"]
+    assert codes("small") == ["6110"]
+    assert codes("owner") == ["3000"]
+    assert codes("zzz") == []
+    assert codes("") == ["1000", "1000.1", "6100", "6110", "3000"]
+    assert len(index.search("", limit=2)) == 2
+
+
 def test_quick_entry_reads_the_example() -> None:
     values = parse_quick_entry("Office equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000 from Bank", ACCOUNTS)
     assert values.description == "Office equipment"
@@ -215,6 +460,7 @@ def test_quick_entry_variants(text: str, items: list[tuple[str, str, str]]) -> N
         (": 2 Laptop @ 3", "description and a colon"),
         ("Kit: Laptop", "quantity name @ unit price"),
         ("Kit: 2 Laptop @ 3 from Piggy bank", "no account called `Piggy bank`"),
+        ("Kit: 2 Laptop @ 3 at " + "v" * 201, "at most 200 characters"),
         ("Kit: " + "; ".join(f"1 thing{n} @ 1" for n in range(MAX_MODAL_ITEMS + 1)), "at most 15"),
     ],
 )

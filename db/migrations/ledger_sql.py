@@ -265,3 +265,136 @@ def uninstall_balances(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return ["DROP TRIGGER IF EXISTS journal_entries_balances"]
     return []
+
+
+# --- Migration 0004: vendors linked to headers, and documents ------------------------------------
+#
+# A header's free-text `vendor` becomes `vendor_id`, a link to a vendors row. The link is the one
+# part of a recorded header that may change, and only one way: when its vendor is merged into
+# another (db.vendors.merge_vendors sets the old vendor's `merged_into_id` first), the header may
+# point at the vendor it was merged into; nothing else about it changes. Documents (the bytes,
+# content-addressed) and their links to transactions are append-only, like journal entries.
+
+_HEADER_FIXED_0004 = _HEADER_FIXED.replace(" vendor,", "")
+
+_VENDOR_MOVE_ONLY_BY_MERGE = (
+    "NEW.vendor_id IS DISTINCT FROM OLD.vendor_id AND (OLD.vendor_id IS NULL OR NEW.vendor_id IS NULL "
+    "OR NEW.vendor_id IS DISTINCT FROM (SELECT merged_into_id FROM vendors WHERE id = OLD.vendor_id))"
+)
+_VENDOR_MESSAGE = "the vendor of a recorded transaction changes only when its vendor is merged into another"
+
+GUARD_HEADER_0004_POSTGRESQL = f"""
+CREATE OR REPLACE FUNCTION ledger_guard_header() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF {_changed(_HEADER_FIXED_0004)} THEN
+        RAISE EXCEPTION 'transaction % is recorded and cannot be edited; void it and post a new one', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF {_VENDOR_MOVE_ONLY_BY_MERGE} THEN
+        RAISE EXCEPTION 'transaction %: {_VENDOR_MESSAGE}', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+        (OLD.status = 'pending' AND NEW.status IN ('posted', 'rejected'))
+        OR (OLD.status = 'posted' AND NEW.status = 'voided')
+    ) THEN
+        RAISE EXCEPTION 'transaction % cannot go from % to %', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF OLD.status <> 'pending' AND {_changed(_DECISION)} THEN
+        RAISE EXCEPTION 'the decision on transaction % is already recorded', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NOT (OLD.status = 'posted' AND NEW.status = 'voided') AND {_changed(_VOID)} THEN
+        RAISE EXCEPTION 'the void of transaction % can only be recorded when it is voided', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END $$
+"""
+
+# The guard as migration 0001 made it (for 0004's downgrade, once the `vendor` column is back).
+GUARD_HEADER_0001_POSTGRESQL = next(s for s in POSTGRESQL if "ledger_guard_header()" in s).replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
+
+DOCUMENT_TABLES = ("documents", "transaction_documents")
+_DOCUMENT_MESSAGE = "is append-only: an attached document is never changed or removed"
+
+DOCUMENTS_POSTGRESQL = [
+    f"""
+CREATE FUNCTION ledger_document_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% {_DOCUMENT_MESSAGE}', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$
+""",
+    *(
+        statement
+        for table in DOCUMENT_TABLES
+        for statement in (
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_document_append_only()",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_document_append_only()",
+        )
+    ),
+]
+
+_SQLITE_HEADERS_FIXED_0001 = next(s for s in SQLITE if "transaction_headers_fixed" in s)
+
+HEADERS_SQLITE_0004 = [
+    f"CREATE TRIGGER transaction_headers_fixed BEFORE UPDATE OF {_HEADER_FIXED_0004} ON transaction_headers "
+    "BEGIN SELECT RAISE(ABORT, 'a recorded transaction cannot be edited; void it and post a new one'); END",
+    f"""CREATE TRIGGER transaction_headers_vendor BEFORE UPDATE OF vendor_id ON transaction_headers
+    WHEN {_VENDOR_MOVE_ONLY_BY_MERGE.replace("IS DISTINCT FROM", "IS NOT")}
+    BEGIN SELECT RAISE(ABORT, '{_VENDOR_MESSAGE}'); END""",
+]
+
+DOCUMENTS_SQLITE = [
+    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table} {_DOCUMENT_MESSAGE}'); END"
+    for table in DOCUMENT_TABLES
+    for event in ("UPDATE", "DELETE")
+]
+
+
+def install_vendor_guard(dialect: str) -> list[str]:
+    """Migration 0004, after the headers are linked to vendors and before `vendor` is dropped."""
+    if dialect == "postgresql":
+        return [GUARD_HEADER_0004_POSTGRESQL]
+    if dialect == "sqlite":
+        # The 0001 trigger names the `vendor` column, which SQLite will not drop while it does.
+        return ["DROP TRIGGER IF EXISTS transaction_headers_fixed"]
+    return []
+
+
+def install_documents(dialect: str) -> list[str]:
+    """Migration 0004, once `vendor` is gone: the header triggers (SQLite) and the document guards."""
+    if dialect == "postgresql":
+        return DOCUMENTS_POSTGRESQL
+    if dialect == "sqlite":
+        return [*HEADERS_SQLITE_0004, *DOCUMENTS_SQLITE]
+    return []
+
+
+def uninstall_documents(dialect: str) -> list[str]:
+    """Migration 0004's downgrade, first step: the header's vendor rule stays until `vendor` is back."""
+    if dialect == "postgresql":
+        drops = [
+            f"DROP TRIGGER IF EXISTS {table}_{kind} ON {table}"
+            for table in DOCUMENT_TABLES
+            for kind in ("append_only", "no_truncate")
+        ]
+        return [*drops, "DROP FUNCTION IF EXISTS ledger_document_append_only()"]
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {s.split()[2]}" for s in (*HEADERS_SQLITE_0004, *DOCUMENTS_SQLITE)]
+    return []
+
+
+def restore_header_guard(dialect: str) -> list[str]:
+    """Migration 0004's downgrade, once `vendor` is back and `vendor_id` gone: the 0001 header guard."""
+    if dialect == "postgresql":
+        return [GUARD_HEADER_0001_POSTGRESQL]
+    if dialect == "sqlite":
+        return [_SQLITE_HEADERS_FIXED_0001]
+    return []

@@ -1,13 +1,21 @@
 """Block Kit for `/purchase show ID` and `/purchase list`: one purchase in full, and pages of them."""
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
+from db.documents import format_size
 from db.money import format_amount
 from db.queries import Page, Summary
 from handlers.blocks.common import context, dicts, escape, md, plain, section, sections, when, who
+from handlers.blocks.documents import (
+    Listed,
+    document_buttons,
+    document_lines,
+    documents_summary,
+)
 from handlers.blocks.lifecycle import status_line
 from handlers.blocks.receipt import item_lines, journal_lines
 from handlers.receipt import Audit, Receipt
@@ -48,16 +56,26 @@ def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, An
     if items:
         blocks += sections(f"*Items*\n{items}")
     blocks += sections(f"*Journal*\n{journal_lines(receipt) or '_no entries_'}")
+    if receipt.documents:
+        blocks += sections(f"*Documents*\n{document_lines(receipt.documents)}")
     blocks.append(context(status_line(audit), "status"))
+    if audit.reverses_id is None:
+        blocks.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
     return text, dicts(blocks)
 
 
-def summary_line(row: Summary) -> str:
+def summary_line(row: Summary, documents: Sequence[Listed] = ()) -> str:
+    """One purchase in a list; with its documents (name, size) when it has any."""
     vendor = f" · {escape(row.vendor)}" if row.vendor else ""
-    return (
+    line = (
         f"*#{row.id}* {row.date.isoformat()} · {escape(row.description)}{vendor} · "
         f"{format_amount(row.total, row.exponent, row.currency)} · _{row.status.value}_ · {who(row.created_by)}"
     )
+    if documents:
+        names = ", ".join(f"{escape(d.name)} ({format_size(d.size)})" for d in documents[:3])
+        more = f", +{len(documents) - 3} more" if len(documents) > 3 else ""
+        line += f"\n{documents_summary(documents)}: {names}{more}"
+    return line
 
 
 def page_button(kind: str, offset: int, label: str) -> ButtonElement:
@@ -78,8 +96,12 @@ def read_page_value(value: str | None) -> tuple[str, int]:
     return (kind if kind in LIST_TITLES else "all"), max(offset, 0)
 
 
-def list_message(page: Page, kind: str) -> tuple[str, list[dict[str, Any]]]:
-    """One page of `/purchase list`, with Previous / Next page buttons carrying the offset."""
+def list_message(
+    page: Page, kind: str, documents: Mapping[int, Sequence[Listed]] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """One page of `/purchase list`, with Previous / Next page buttons carrying the offset, and each
+    purchase's documents (`documents` by transaction ID, from db.documents.documents_for)."""
+    documents = documents or {}
     title = LIST_TITLES.get(kind, LIST_TITLES["all"])
     if not page.rows:
         text = f"{title}: none." if page.offset == 0 else f"{title}: no more."
@@ -87,7 +109,7 @@ def list_message(page: Page, kind: str) -> tuple[str, list[dict[str, Any]]]:
     first, last = page.offset + 1, page.offset + len(page.rows)
     text = f"{title}: {first}–{last} of {page.total}"
     blocks: list[Block] = [section(f"*{title}*", "list_title")]
-    blocks += [section(summary_line(row)) for row in page.rows]
+    blocks += [section(summary_line(row, documents.get(row.id, ()))) for row in page.rows]
     blocks.append(context(f"Showing {first}–{last} of {page.total}. `/purchase show ID` for details."))
     buttons = []
     if page.offset > 0:

@@ -1,7 +1,7 @@
 """Block Kit for the App Home tab."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
@@ -12,6 +12,7 @@ from db.queries import Page, Summary
 from db.reports import BalanceRow
 from handlers.blocks.browse import summary_line
 from handlers.blocks.common import context, escape, plain, section
+from handlers.blocks.documents import Listed
 from handlers.blocks.lifecycle import approval_buttons
 
 
@@ -32,8 +33,11 @@ def home_view(
     balances: Sequence[BalanceRow],
     month: dt.date,
     may_record: bool = True,
+    documents: Mapping[int, Sequence[Listed]] | None = None,
 ) -> dict[str, Any]:
-    """The App Home tab: the user's recent purchases, what awaits their approval, the month's balances."""
+    """The App Home tab: the user's recent purchases, what awaits their approval, the month's balances;
+    each purchase with its documents (`documents` by transaction ID, never their bytes)."""
+    documents = documents or {}
     blocks: list[Block] = [
         HeaderBlock(text=plain("Purchases")),
         section(
@@ -46,13 +50,13 @@ def home_view(
         section("*Your recent purchases*", "recent_title"),
     ]
     if recent:
-        blocks += [section(summary_line(row)) for row in recent]
+        blocks += [section(summary_line(row, documents.get(row.id, ()))) for row in recent]
     else:
         blocks.append(context("You have not recorded any purchases yet."))
     if awaiting is not None:
         blocks += [DividerBlock(), section("*Waiting for your approval*", "awaiting_title")]
         for row in awaiting.rows:
-            blocks.append(section(summary_line(row)))
+            blocks.append(section(summary_line(row, documents.get(row.id, ()))))
             blocks.append(approval_buttons(row.id, f"approval_{row.id}"))
         if not awaiting.rows:
             blocks.append(context("Nothing waits for you."))

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from db.lifecycle import MAX_REASON
 from db.models import Status
 from handlers.blocks.common import context, dicts, escape, md, plain, section, when, who
+from handlers.blocks.documents import document_buttons
 from handlers.blocks.receipt import build_notification
 from handlers.receipt import Audit, Receipt
 
@@ -87,7 +88,10 @@ def channel_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str,
     text, blocks = build_notification(receipt, audit.created_by or "unknown")
     if audit.status != Status.POSTED or audit.decided_by:
         blocks.append(context(status_line(audit), "status").to_dict())
-    return text, [*blocks, *dicts(actions_for(audit))]
+    actions = actions_for(audit)
+    if audit.reverses_id is None:  # any purchase takes documents; a void's reversal does not
+        actions.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
+    return text, [*blocks, *dicts(actions)]
 
 
 def _title(text: str) -> PlainTextObject:

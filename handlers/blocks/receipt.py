@@ -7,6 +7,7 @@ from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.views import View
 
 from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections
+from handlers.blocks.documents import document_buttons, document_lines
 from handlers.receipt import Receipt
 
 
@@ -37,6 +38,8 @@ def _receipt_blocks(receipt: Receipt) -> list[Block]:
     if items:
         blocks += sections(f"*Items*\n{items}")
     blocks += sections(f"*Journal*\n{journal_lines(receipt) or '_no entries until approved_'}")
+    if receipt.documents:
+        blocks += sections(f"*Documents*\n{document_lines(receipt.documents)}")
     return blocks
 
 
@@ -52,6 +55,7 @@ def _result_blocks(receipt: Receipt, warning: str | None) -> list[Block]:
     blocks = [section(headline, "result"), *_receipt_blocks(receipt)]
     if warning:
         blocks.append(context(f":warning: {escape(warning)}", "warning"))
+    blocks.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
     return blocks
 
 

@@ -3,9 +3,31 @@ call a use case and render its outcome; the guard runs first, as a global middle
 
 from typing import Any
 
-from handlers.listeners import app_home, approvals, browse, guard, purchase_command, purchase_form, void
+from handlers.listeners import (
+    app_home,
+    approvals,
+    browse,
+    documents,
+    guard,
+    options,
+    purchase_command,
+    purchase_form,
+    shortcut,
+    void,
+)
 
-FEATURES = (guard, purchase_command, purchase_form, approvals, void, browse, app_home)
+FEATURES = (
+    guard,
+    purchase_command,
+    purchase_form,
+    options,
+    shortcut,
+    approvals,
+    void,
+    browse,
+    app_home,
+    documents,
+)
 
 
 def register(app: Any) -> None:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from handlers.blocks.browse import ACTION_PAGE, LIST_KINDS, list_message, read_page_value, show_message
 from handlers.context import Deps, deps_of
 from handlers.texts import NOT_READER, NOTHING_SHOWN
-from handlers.usecases import browsing
+from handlers.usecases import browsing, documents
 from handlers.usecases.access import may_read, refused
 
 
@@ -51,7 +51,7 @@ def list_command(
     if page is None:
         respond(text=NOTHING_SHOWN, response_type="ephemeral", replace_original=False)
         return
-    text, blocks = list_message(page, kind)
+    text, blocks = list_message(page, kind, documents.listed(deps, [row.id for row in page.rows]))
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=replace)
 
 

@@ -3,6 +3,7 @@
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -11,8 +12,10 @@ from sqlalchemy.exc import DBAPIError
 
 from handlers import slack_api
 from handlers.blocks.purchase_form import FormValues, ModalMeta, build_purchase_modal
+from handlers.caches import AccountOption
 from handlers.context import Deps, deps_of
 from handlers.listeners.browse import list_command, list_kind, show_command
+from handlers.listeners.documents import documents_subcommand
 from handlers.listeners.void import void_command
 from handlers.quick_entry import QuickEntryError, parse_quick_entry
 from handlers.texts import FORM_CANNOT_OPEN, LIFECYCLE_USAGE, LIST_USAGE, NOT_ALLOWED, USAGE, VOID_USAGE
@@ -29,7 +32,9 @@ def register(app: Any) -> None:
 def dispatch_subcommand(
     deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, text: str
 ) -> bool:
-    """`show ID`, `void ID reason...`, `list [mine|pending|this month]`; False for anything else."""
+    """`show ID`, `void ID reason...`, `list [mine|pending|this month]`, `attach ID`; False for anything else."""
+    if documents_subcommand(deps, client, body, respond, text):
+        return True
     user = str(body.get("user_id") or "")
     match = _BY_ID.match(text)
     if match:
@@ -89,12 +94,31 @@ def open_purchase(
             return
     rows = list(range(len(values.items)))
     meta = ModalMeta(rows=rows, next_row=len(rows), channel=body.get("channel_id"))
+    open_form(deps, client, respond, str(body["trigger_id"]), accounts, values, meta, again=f"run {COMMAND}")
+
+
+def open_form(
+    deps: Deps,
+    client: WebClient,
+    respond: Respond,
+    trigger_id: str,
+    accounts: Sequence[AccountOption],
+    values: FormValues,
+    meta: ModalMeta,
+    *,
+    again: str,
+    notice: str | None = None,
+) -> None:
+    """Open the purchase form (with `/purchase`, or the "Record as purchase" shortcut); if Slack
+    refuses, tell the user to `again`."""
     view = build_purchase_modal(
-        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=deps.clock.today()
+        accounts,
+        values=values,
+        meta=meta,
+        default_currency=deps.default_currency,
+        today=deps.clock.today(),
+        notice=notice,
     )
-    opened = slack_api.open_view(client, body["trigger_id"], view)
+    opened = slack_api.open_view(client, trigger_id, view)
     if not opened.ok:
-        respond(
-            text=f"The form could not open ({opened.error}); please run {COMMAND} again.",
-            response_type="ephemeral",
-        )
+        respond(text=f"The form could not open ({opened.error}); please {again}.", response_type="ephemeral")

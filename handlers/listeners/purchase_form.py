@@ -1,16 +1,18 @@
 """The purchase form: add and remove item rows, and the submission that posts the purchase."""
 
 import logging
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from db.errors import InvalidPurchase
+from db.errors import FieldError, InvalidPurchase
 from db.posting import Origin
 from db.schemas import parse_purchase
-from handlers import slack_api
+from handlers import slack_api, slack_files
+from handlers.blocks.documents import DOCUMENTS_BLOCK
 from handlers.blocks.purchase_form import (
     ACTION_ADD,
     ACTION_REMOVE,
@@ -33,8 +35,16 @@ from handlers.blocks.purchase_input import (
 from handlers.blocks.receipt import build_receipt_message, build_result_view
 from handlers.context import Deps, deps_of
 from handlers.in_time import Screens, answer_in_time
+from handlers.listeners.documents import file_message
 from handlers.texts import FAILED, not_known_yet
-from handlers.usecases.recording import Outcome, notify_channel, record
+from handlers.usecases.recording import (
+    DOCUMENTS,
+    Outcome,
+    notify_channel,
+    receipt_required_above,
+    record,
+    record_with_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +116,16 @@ def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: 
         purchase = parse_purchase(data, today=deps.clock.today())
     except InvalidPurchase as exc:
         errors = errors + exc.errors
-    if errors:
-        ack(response_action="errors", errors=block_errors(errors, meta))
+        purchase = None
+    files = values.files
+    too_many = slack_files.too_many(files)
+    if too_many is not None:
+        errors.append(FieldError(DOCUMENTS, str(too_many)))
+    limit = receipt_required_above(purchase, deps) if purchase is not None else None
+    if purchase is not None and limit is not None and not files:
+        errors.append(FieldError(DOCUMENTS, receipt_required(purchase.currency, limit)))
+    if errors or purchase is None:
+        ack(response_action="errors", errors=_errors(errors, meta))
         return
     origin = Origin(source="slack", user=user, team=team, channel=meta.channel)
 
@@ -131,13 +149,43 @@ def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: 
         else build_failure_view(unknown),
         shown=shown,
         failed=lambda _: shown(Outcome(failure=FAILED)),
-        inline_errors=lambda outcome: block_errors(outcome.errors, meta) if outcome.errors else None,
+        inline_errors=lambda outcome: _errors(outcome.errors, meta) if outcome.errors else None,
         message=_message,
     )
-    work = partial(record, deps, purchase, origin)
-    answer_in_time(
-        deps, ack, client, view_id=view["id"], user=user, work=work, screens=screens, then=announce
+    # With files: fetched from Slack first (within a deadline), then posted with the purchase.
+    work = (
+        partial(record_with_files, deps, client, purchase, origin, files)
+        if files
+        else partial(record, deps, purchase, origin)
     )
+    answer_in_time(
+        deps,
+        ack,
+        client,
+        view_id=view["id"],
+        user=user,
+        work=work,
+        screens=screens,
+        then=announce,
+        pool=deps.slack_pool if files else None,
+    )
+
+
+def receipt_required(currency: str, limit: Decimal) -> str:
+    return (
+        f"A receipt or invoice is required for purchases above {currency} {limit:,}: "
+        "attach one (PDF or image)"
+    )
+
+
+def _errors(errors: list[FieldError], meta: ModalMeta) -> dict[str, str]:
+    """{block_id: message} for the form; problems with files go on the file field as they are
+    ("scan.PDF: is empty (0 bytes)"), each naming its file."""
+    on_files = [e.message for e in errors if e.loc[:1] == DOCUMENTS]
+    shown = block_errors([e for e in errors if e.loc[:1] != DOCUMENTS], meta)
+    if on_files:
+        shown[DOCUMENTS_BLOCK] = file_message(on_files)
+    return shown
 
 
 def _reason(outcome: Outcome) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 
+from db.documents import documents_for
 from db.queries import Filter, awaiting_approval, list_purchases, movements
 from handlers import slack_api
 from handlers.blocks.home import home_view
@@ -27,12 +28,16 @@ def build_home(deps: Deps, client: WebClient, user: str) -> dict[str, Any]:
         recent = list_purchases(session, Filter(created_by=user), limit=RECENT).rows
         awaiting = awaiting_approval(session, user) if approver else None
         balances = movements(session, first, last)
+        shown = [row.id for row in recent] + ([row.id for row in awaiting.rows] if awaiting else [])
+        # Names and sizes for the list; never the bytes.
+        documents = documents_for(session, list(dict.fromkeys(shown)))
     return home_view(
         recent=recent,
         awaiting=awaiting,
         balances=balances,
         month=first,
         may_record=may_record(deps, client, user),
+        documents=documents,
     )
 
 

@@ -1,12 +1,14 @@
 """A purchase as it stands now, and its message in the team channel kept in step with it."""
 
 import logging
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import outbox
+from db.documents import documents_of
 from db.queries import header, reversal_of
 from db.reports import get_transaction
 from handlers import slack_api
@@ -18,8 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def load_state(session: Session, transaction_id: int) -> tuple[Receipt, Audit]:
+    """The transaction as its views show it: receipt (with its documents, not their bytes) and audit."""
     h = get_transaction(session, transaction_id)
-    return Receipt.of(h), Audit.of(h, reversal_of(session, transaction_id))
+    receipt = replace(Receipt.of(h), documents=tuple(documents_of(session, transaction_id)))
+    return receipt, Audit.of(h, reversal_of(session, transaction_id))
 
 
 def current_audit(deps: Deps, transaction_id: int) -> Audit | None:

@@ -97,8 +97,10 @@ def interaction_body(payload: dict[str, Any]) -> str:
 def state_of(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[str, Any]:
     """The `view.state.values` Slack would send for `view` after the user typed `typed`.
 
-    `typed` maps block_id to a string (text, number, date or the selected option's value) or None.
-    Blocks not in `typed` keep their initial value, as in Slack.
+    `typed` maps block_id to a string (text, number, date or the selected option's value) or None;
+    for a file input, to a list of Slack file objects. Blocks not in `typed` keep their initial
+    value, as in Slack. An external select's option is the one it shows initially when the value
+    is that one's, else `{"text": value, "value": value}` (as if the options listener offered it).
     """
     typed = typed or {}
     values: dict[str, Any] = {}
@@ -109,8 +111,22 @@ def state_of(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[
         kind = element["type"]
         given = typed.get(block_id, _initial(element))
         if kind == "static_select":
-            option = next((o for o in element["options"] if o["value"] == given), None)
+            options = element.get("options") or [
+                o for g in element.get("option_groups", []) for o in g["options"]
+            ]
+            option = next((o for o in options if o["value"] == given), None)
             state: dict[str, Any] = {"type": kind, "selected_option": option}
+        elif kind == "external_select":
+            initial = element.get("initial_option")
+            if given is None:
+                option = None
+            elif initial is not None and initial["value"] == given:
+                option = initial
+            else:
+                option = {"text": {"type": "plain_text", "text": str(given)[:75]}, "value": given}
+            state = {"type": kind, "selected_option": option}
+        elif kind == "file_input":
+            state = {"type": kind, "files": given or []}
         elif kind == "datepicker":
             state = {"type": kind, "selected_date": given}
         else:
@@ -120,6 +136,8 @@ def state_of(view: dict[str, Any], typed: dict[str, Any] | None = None) -> dict[
 
 
 def _initial(element: dict[str, Any]) -> Any:
+    if element["type"] == "file_input":
+        return []
     if "initial_option" in element:
         return element["initial_option"]["value"]
     return element.get("initial_date", element.get("initial_value"))
@@ -178,4 +196,80 @@ def message_action(
         "actions": [
             {"type": "button", "action_id": action_id, "value": value, "block_id": block_id, "action_ts": "1"}
         ],
+    }
+
+
+def block_suggestion(
+    view: dict[str, Any], block_id: str, value: str, *, user: str = "U111", view_id: str = "VSUGGEST"
+) -> dict[str, Any]:
+    """What Slack sends while someone types `value` into the external select in `block_id` of `view`."""
+    return {
+        "type": "block_suggestion",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T1"},
+        "container": {"type": "view", "view_id": view_id},
+        "api_app_id": "A1",
+        "token": "legacy-unused",
+        "action_id": "value",
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": "T1", "domain": "acme"},
+        "view": {**view, "id": view_id, "hash": f"hash-{view_id}", "state": {"values": {}}},
+    }
+
+
+def slack_file(
+    file_id: str, name: str, *, size: int = 1024, mimetype: str = "application/pdf"
+) -> dict[str, Any]:
+    """A file object as Slack puts it in a message or a file input's state (trimmed)."""
+    base = f"https://files.slack.com/files-pri/T1-{file_id}"
+    return {
+        "id": file_id,
+        "created": 1_700_000_000,
+        "timestamp": 1_700_000_000,
+        "name": name,
+        "title": name,
+        "mimetype": mimetype,
+        "filetype": name.rsplit(".", 1)[-1],
+        "user": "U111",
+        "user_team": "T1",
+        "size": size,
+        "mode": "hosted",
+        "is_external": False,
+        "url_private": f"{base}/{name}",
+        "url_private_download": f"{base}/download/{name}",
+        "permalink": f"https://acme.slack.com/files/U111/{file_id}/{name}",
+    }
+
+
+def message_shortcut(
+    text: str | None,
+    *,
+    user: str = "U111",
+    files: list[dict[str, Any]] | None = None,
+    channel: str = "C123",
+    ts: str = "1700000000.000300",
+    response_url: str = "",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """ "Record as purchase" chosen on a message, as Slack sends the message shortcut."""
+    message: dict[str, Any] = {"type": "message", "user": "U222", "ts": ts, "team": "T1"}
+    if text is not None:
+        message["text"] = text
+    if files is not None:
+        message["files"] = files
+        message["upload"] = True
+    if thread_ts is not None:
+        message["thread_ts"] = thread_ts
+    return {
+        "type": "message_action",
+        "token": "legacy-unused",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": "T1"},
+        "channel": {"id": channel, "name": "purchases"},
+        "callback_id": "record_purchase",
+        "trigger_id": f"trigger-{time.time_ns()}",
+        "message_ts": ts,
+        "message": message,
+        "response_url": response_url,
     }
