@@ -82,6 +82,7 @@ class TransactionOutput(Output):
     total: Decimal
     exponent: int
     reverses_id: int | None
+    source_link: str | None  # the message it was recorded from
     items: list[ItemOutput]
     entries: list[EntryOutput]
     documents: list[DocumentOutput]
@@ -99,6 +100,7 @@ class TransactionOutput(Output):
             total=from_minor(header.total, exp),
             exponent=exp,
             reverses_id=header.reverses_id,
+            source_link=header.source_link,
             items=[
                 ItemOutput(
                     line=d.line,

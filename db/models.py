@@ -116,6 +116,8 @@ class TransactionHeader(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     team_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
+    # Where it was recorded from, when that was a message (its permalink): the conversation behind it.
+    source_link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     decided_by: Mapped[str | None] = mapped_column(String(64))

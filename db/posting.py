@@ -32,6 +32,8 @@ class Origin:
     user: str | None = None
     team: str | None = None
     channel: str | None = None
+    # The permalink of the message it was recorded from, if any.
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def post_purchase(
         created_by=origin.user,
         team_id=origin.team,
         channel_id=origin.channel,
+        source_link=origin.link,
     )
     if key is None or claim_key:
         # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.

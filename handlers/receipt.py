@@ -41,6 +41,8 @@ class Receipt:
     replayed: bool = False
     # Its documents (receipts, invoices), as listed; never their bytes.
     documents: tuple[DocumentInfo, ...] = ()
+    # The permalink of the message it was recorded from, if any.
+    source_link: str | None = None
 
     @classmethod
     def of(cls, header: TransactionHeader, *, replayed: bool = False) -> "Receipt":
@@ -91,6 +93,7 @@ class Receipt:
             ),
             created_by=header.created_by,
             replayed=replayed,
+            source_link=header.source_link,
         )
 
 

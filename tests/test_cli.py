@@ -116,6 +116,7 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
         "total": "10000000.00",
         "exponent": 2,
         "reverses_id": None,
+        "source_link": None,
         "items": [
             {
                 "line": 1,

@@ -292,6 +292,7 @@ def test_pending_header_cannot_be_deleted_either(shared: Engine, books: dict[str
         "created_by = 'U666'",
         "created_at = now() - interval '1 year'",
         "idempotency_key = 'k', request_hash = 'h'",
+        "source_link = 'https://evil.slack.com/archives/C1/p1'",
     ],
 )
 @pytest.mark.parametrize("state", ["posted", "pending"])
@@ -413,7 +414,13 @@ def test_sqlite_entries_and_items_are_append_only(
 
 @pytest.mark.parametrize(
     "assignment",
-    ["total = total + 100", "description = 'Nicer'", "effective_date = '2020-01-01'", "created_by = 'U666'"],
+    [
+        "total = total + 100",
+        "description = 'Nicer'",
+        "effective_date = '2020-01-01'",
+        "created_by = 'U666'",
+        "source_link = 'https://evil.slack.com/archives/C1/p1'",
+    ],
 )
 def test_sqlite_header_fields_cannot_be_edited(
     sqlite_shared: Engine, sqlite_books: dict[str, int], assignment: str

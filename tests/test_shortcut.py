@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from db.models import TransactionHeader
 from handlers.blocks.purchase_form import ModalMeta, SlackFile
 from handlers.blocks.purchase_input import read_form
 from handlers.listeners.shortcut import CALLBACK_ID
@@ -104,6 +107,13 @@ def test_the_submitted_form_records_the_purchase_in_the_messages_channel(bot: Bo
     reply = bot.submit(view, "VSHORTCUT1")
     assert reply.json()["response_action"] == "update", reply.json()
     assert bot.rows()["transaction_headers"] == 1
+    # The link to the message is kept with the purchase, and `/purchase show` offers it.
+    with Session(bot.engine) as session:
+        header = session.scalars(select(TransactionHeader)).one()
+        assert (header.channel_id, header.source_link) == ("C0SHORT", meta.message_link)
+    bot.command(f"show {header.id}")
+    shown = json.dumps(bot.fake.wait_for("response_url")[-1].params["blocks"])
+    assert f"<{meta.message_link}|a message>" in shown.replace("\\u0026", "&")
 
 
 def test_a_message_with_only_files_and_files_that_cannot_be_fetched(bot: Bot) -> None:

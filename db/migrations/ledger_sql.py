@@ -275,7 +275,7 @@ def uninstall_balances(dialect: str) -> list[str]:
 # point at the vendor it was merged into; nothing else about it changes. Documents (the bytes,
 # content-addressed) and their links to transactions are append-only, like journal entries.
 
-_HEADER_FIXED_0004 = _HEADER_FIXED.replace(" vendor,", "")
+_HEADER_FIXED_0004 = _HEADER_FIXED.replace(" vendor,", "") + ", source_link"
 
 _VENDOR_MOVE_ONLY_BY_MERGE = (
     "NEW.vendor_id IS DISTINCT FROM OLD.vendor_id AND (OLD.vendor_id IS NULL OR NEW.vendor_id IS NULL "

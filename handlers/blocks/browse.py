@@ -48,6 +48,8 @@ def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, An
     ]
     if receipt.vendor:
         fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
+    if receipt.source_link:
+        fields.append(md(f"*Recorded from*\n<{receipt.source_link}|a message>"))
     blocks: list[Block] = [
         section(f"*Purchase #{receipt.id}*: {escape(receipt.description)}", "title"),
         SectionBlock(fields=fields),

@@ -127,7 +127,7 @@ def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: 
     if errors or purchase is None:
         ack(response_action="errors", errors=_errors(errors, meta))
         return
-    origin = Origin(source="slack", user=user, team=team, channel=meta.channel)
+    origin = Origin(source="slack", user=user, team=team, channel=meta.channel, link=meta.message_link)
 
     def shown(outcome: Outcome) -> dict[str, Any]:
         if outcome.receipt is not None:

@@ -118,6 +118,8 @@ def upgrade() -> None:
             ["id"],
         )
     _link_vendors(connection)
+    # The permalink of the message a purchase was recorded from ("Record as purchase").
+    op.add_column("transaction_headers", sa.Column("source_link", sa.String(length=300), nullable=True))
     op.create_index(
         op.f("ix_transaction_headers_vendor_id"), "transaction_headers", ["vendor_id"], unique=False
     )
@@ -147,12 +149,14 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_transaction_headers_vendor_id"), table_name="transaction_headers")
     if dialect == "sqlite":
+        op.execute("ALTER TABLE transaction_headers DROP COLUMN source_link")
         op.execute("ALTER TABLE transaction_headers DROP COLUMN vendor_id")
     else:
         op.drop_constraint(
             op.f("fk_transaction_headers_vendor_id_vendors"), "transaction_headers", type_="foreignkey"
         )
         op.drop_column("transaction_headers", "vendor_id")
+        op.drop_column("transaction_headers", "source_link")
     for statement in ledger_sql.restore_header_guard(dialect):
         op.execute(statement)
     op.drop_index(op.f("ix_transaction_documents_sha256"), table_name="transaction_documents")
