@@ -11,10 +11,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import TransactionHeader
+from db.models import TransactionDocument, TransactionHeader
 from handlers.blocks.purchase_form import ModalMeta, SlackFile
 from handlers.blocks.purchase_input import read_form
 from handlers.listeners.shortcut import CALLBACK_ID
+from tests.samples import pdf, png
 from tests.slack import requests as slack
 from tests.slack.harness import Bot
 from tests.test_manifest import ROOT
@@ -159,3 +160,19 @@ def test_a_form_that_cannot_open_is_explained(bot: Bot) -> None:
     assert bot.interact(payload).status == 200
     told = bot.fake.wait_for("response_url")[0].params
     assert "expired_trigger_id" in told["text"]
+
+
+def test_the_messages_files_are_stored_with_the_purchase(bot: Bot) -> None:
+    """The files of the message are fetched at submission (files.info, then the download) and kept
+    with the purchase, with any added in the form."""
+    from_message = bot.fake.add_file(pdf("from the message"), "invoice.pdf")
+    view = shortcut(bot, "Snacks: 3 Coffee @ 4.50", files=[from_message])
+    added = bot.fake.add_file(png(3), "photo.png", "image/png")
+    reply = bot.submit(view, "VSHORTCUT2", {"documents": [added]})
+    assert reply.json()["response_action"] == "update", reply.json()
+    with Session(bot.engine) as session:
+        header = session.scalars(select(TransactionHeader)).one()
+        names = sorted(session.scalars(select(TransactionDocument.name)))
+        assert header.source_link is not None
+    assert names == ["invoice.pdf", "photo.png"]
+    assert bot.fake.calls_to("files.info")
