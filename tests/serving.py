@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.slack import requests as slack
+from tests.slack.fake_api import FakeSlackApi
+
 BIN = Path(sys.executable).parent / "purchase-bot"
 
 
@@ -24,6 +27,24 @@ def bot_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PURCHASE_", "DATABASE_"))}
     env.update(values)
     return env
+
+
+def slack_bot_env(database_url: str, fake: FakeSlackApi, **values: str) -> dict[str, str]:
+    """The environment of a `purchase-bot serve` process on its own free port, signed like Slack and
+    talking to the fake Slack Web API; `values` add to it or replace."""
+    return bot_env(
+        **{
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": fake.token,
+            "SLACK_SIGNING_SECRET": slack.SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "PURCHASE_CHANNEL": slack.CHANNEL,
+            "PORT": str(free_port()),
+            "HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": "1",
+            **values,
+        }
+    )
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:

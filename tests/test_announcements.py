@@ -25,7 +25,7 @@ from handlers.usecases.announcements import sweep
 from handlers.usecases.recording import Outcome, notify_channel, record
 from tests.clock import CLOCK, SetClock
 from tests.helpers import purchase_data, until
-from tests.serving import bot_env, free_port, serve
+from tests.serving import free_port, serve, slack_bot_env
 from tests.slack import requests as slack
 from tests.slack.fake_api import Answer, FakeSlackApi
 from tests.slack.harness import CHANNEL, Bot, running_bot
@@ -193,19 +193,13 @@ def test_an_announcement_outlives_the_process_that_posted_it(
     pg_url: URL, pg_engine: Engine, tmp_path: Path
 ) -> None:
     fake = FakeSlackApi().start()
-    env = bot_env(
-        DATABASE_URL=pg_url.render_as_string(hide_password=False),
-        SLACK_BOT_TOKEN="xoxb-outbox-test",
-        SLACK_SIGNING_SECRET=slack.SECRET,
-        SLACK_API_URL=fake.base_url,
-        PURCHASE_CHANNEL=CHANNEL,
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="1",
+    env = slack_bot_env(
+        pg_url.render_as_string(hide_password=False),
+        fake,
         ANNOUNCE_HOLD_SECONDS="2",
         ANNOUNCE_SWEEP_SECONDS="0.5",
     )
     try:
-        env["PORT"] = str(free_port())
         events = f"http://127.0.0.1:{env['PORT']}/slack/events"
         with serve(env, tmp_path / "first.log") as process:
             slack.send(events, slack.command_body(QUICK, response_url=fake.response_url))

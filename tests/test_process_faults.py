@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from tests.helpers import until
-from tests.serving import bot_env, free_port, serve
+from tests.serving import serve, slack_bot_env
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 
@@ -37,19 +37,8 @@ def test_sigkill_mid_posting_leaves_nothing_and_resubmission_posts_once(
     pg_url: URL, pg_engine: Engine, tmp_path: Path
 ) -> None:
     fake = FakeSlackApi().start()
-    port = free_port()
-    env = bot_env(
-        DATABASE_URL=pg_url.render_as_string(hide_password=False),
-        SLACK_BOT_TOKEN="xoxb-kill-test",
-        SLACK_SIGNING_SECRET=slack.SECRET,
-        SLACK_API_URL=fake.base_url,
-        PURCHASE_CHANNEL="CTEAM",
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="1",
-        DATABASE_TIMEOUT="30",
-    )
-    events = f"http://127.0.0.1:{port}/slack/events"
+    env = slack_bot_env(pg_url.render_as_string(hide_password=False), fake, DATABASE_TIMEOUT="30")
+    events = f"http://127.0.0.1:{env['PORT']}/slack/events"
     database = str(pg_url.database)
     try:
         with serve(env, tmp_path / "first.log") as process:

@@ -26,7 +26,7 @@ from handlers.caches import AccountOption
 from tests.clock import BOOKS_DAY
 from tests.helpers import until
 from tests.samples import pdf, png
-from tests.serving import BIN, bot_env, free_port, serve
+from tests.serving import BIN, bot_env, free_port, serve, slack_bot_env
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 
@@ -88,16 +88,7 @@ def test_three_processes_two_thousand_submissions(pg_url: URL, pg_engine: Engine
     try:
         with ExitStack() as stack:
             for i, port in enumerate(ports):
-                env = bot_env(
-                    DATABASE_URL=dsn,
-                    SLACK_BOT_TOKEN="xoxb-scale",
-                    SLACK_SIGNING_SECRET=slack.SECRET,
-                    SLACK_API_URL=fake.base_url,
-                    PURCHASE_CHANNEL="CTEAM",
-                    PORT=str(port),
-                    HOST="127.0.0.1",
-                    WEB_CONCURRENCY="1",
-                )
+                env = slack_bot_env(dsn, fake, PORT=str(port))
                 stack.enter_context(serve(env, tmp_path / f"bot{i}.log"))
 
             def one(n: int) -> None:
@@ -195,16 +186,7 @@ def test_a_submission_with_documents_retried_on_other_processes_stores_them_once
         ports = [free_port() for _ in range(PROCESSES)]
         with ExitStack() as stack:
             for i, port in enumerate(ports):
-                env = bot_env(
-                    DATABASE_URL=pg_url.render_as_string(hide_password=False),
-                    SLACK_BOT_TOKEN=fake.token,
-                    SLACK_SIGNING_SECRET=slack.SECRET,
-                    SLACK_API_URL=fake.base_url,
-                    PURCHASE_CHANNEL="CTEAM",
-                    PORT=str(port),
-                    HOST="127.0.0.1",
-                    WEB_CONCURRENCY="1",
-                )
+                env = slack_bot_env(pg_url.render_as_string(hide_password=False), fake, PORT=str(port))
                 stack.enter_context(serve(env, tmp_path / f"bot{i}.log"))
             payload = slack.interaction_body(slack.view_submission(_view(1), "VDOCS", {"documents": files}))
             with ThreadPoolExecutor(PROCESSES) as pool:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from tests.serving import BIN, bot_env, free_port, serve
+from tests.serving import BIN, bot_env, serve, slack_bot_env
 from tests.slack import requests as slack
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.socket_server import FakeSocketMode
@@ -28,17 +28,8 @@ def _headers(engine: Engine) -> int:
 
 def test_http_server_serves_slack_and_health(pg_url: URL, pg_engine: Engine, tmp_path: Path) -> None:
     fake = FakeSlackApi().start()
-    port = free_port()
-    env = bot_env(
-        DATABASE_URL=_dsn(pg_url),
-        SLACK_BOT_TOKEN="xoxb-serve-test",
-        SLACK_SIGNING_SECRET=slack.SECRET,
-        SLACK_API_URL=fake.base_url,
-        PURCHASE_CHANNEL="CTEAM",
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="2",
-    )
+    env = slack_bot_env(_dsn(pg_url), fake, WEB_CONCURRENCY="2")
+    port = int(env["PORT"])
     log = tmp_path / "serve.log"
     try:
         with serve(env, log):
