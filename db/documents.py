@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from db import chain
 from db.clock import Clock
 from db.errors import LedgerError, NotFound
 from db.models import Document, TransactionDocument, TransactionHeader
@@ -223,6 +224,7 @@ def store_documents(
         if p.sha256 not in linked
     ]
     if links:
+        chain.touch(session, transaction_id)
         session.execute(
             _insert(session, TransactionDocument).on_conflict_do_nothing(
                 index_elements=["transaction_id", "sha256"]

@@ -8,6 +8,7 @@ was already decided. Posted entries are never changed: a void posts a reversing 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import periods
 from db.clock import Clock
 from db.errors import AlreadyDecided, LedgerError, NotFound
 from db.models import JournalEntry, Status, TransactionDetail, TransactionHeader
@@ -57,7 +58,8 @@ def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> 
     )
     header.status, header.decided_by, header.decided_at = Status.POSTED, by, clock.now()
     session.add_all(balanced_entries(header, details))
-    session.flush()
+    with periods.refusal(session, header.effective_date):
+        session.flush()
     return Posted(header.id, header.status)
 
 
@@ -91,8 +93,9 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         raise LedgerError(
             f"Transaction {header.id} is itself the void of {header.reverses_id} and cannot be voided"
         )
+    day = periods.first_open_day(session, clock.today())
     reversal = TransactionHeader(
-        effective_date=clock.today(),
+        effective_date=day,
         description=f"Void of transaction {header.id}: {note}"[:200],
         vendor_id=header.vendor_id,
         currency=header.currency,
@@ -107,7 +110,8 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         channel_id=origin.channel,
     )
     session.add(reversal)
-    session.flush()
+    with periods.refusal(session, day):
+        session.flush()
     original = session.scalars(select(JournalEntry).where(JournalEntry.transaction_id == header.id)).all()
     entries = [
         JournalEntry(transaction_id=reversal.id, account_id=e.account_id, debit=e.credit, credit=e.debit)
@@ -122,4 +126,10 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         note,
     )
     session.flush()
-    return Posted(reversal.id, reversal.status)
+    told = None
+    if periods.is_closed(session, header.effective_date):
+        told = (
+            f"Transaction {header.id} is dated in closed period {periods.month_of(header.effective_date)}; "
+            f"its reversal {reversal.id} is dated {day.isoformat()}, in the first open period."
+        )
+    return Posted(reversal.id, reversal.status, note=told)

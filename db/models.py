@@ -261,3 +261,48 @@ class TransactionDocument(Base):
     name: Mapped[str] = mapped_column(String(255))
     attached_by: Mapped[str | None] = mapped_column(String(64))
     attached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Period(Base):
+    """A month of the books (`2026-11`) that has been started or closed (db/periods.py).
+
+    Only months someone acted on have a row; the earliest row is the books' first period. While
+    `closed`, the database refuses anything dated in it (migration 0006's triggers).
+    """
+
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="days_in_order"),)
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    first_day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PeriodEvent(Base):
+    """Who started, closed or reopened a period, when, and (for a reopening) why. Append-only."""
+
+    __tablename__ = "period_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    month: Mapped[str] = mapped_column(ForeignKey("periods.month"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class ChainLink(Base):
+    """One link of the tamper-evident hash chain (db/chain.py), appended when a transaction is
+    recorded or changes (approved, voided, a document attached). Append-only.
+
+    `content_hash` is the SHA-256 of the transaction's canonical form then; `hash` is
+    SHA-256(previous link's hash + content_hash), "" before the first link.
+    """
+
+    __tablename__ = "chain_links"
+
+    seq: Mapped[int] = mapped_column(Id, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -14,6 +14,7 @@ from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db import chain, periods
 from db.accounts import accounts_by_code
 from db.clock import Clock
 from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
@@ -43,6 +44,8 @@ class Posted:
     replayed: bool = False
     # What a fresh posting wrote, so the caller can show it without reading it back.
     written: "Written | None" = None
+    # Something the person who asked should be told besides the ID (a void's reversal date).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ def post_purchase(
     documents: Sequence[IncomingDocument] = (),
     clock: Clock | None = None,
     max_document_bytes: int = DEFAULT_MAX_BYTES,
+    max_future_days: int | None = None,
 ) -> Posted:
     """Record `purchase`; with `pending` it waits for approval and has no journal entries yet.
 
@@ -69,8 +73,16 @@ def post_purchase(
     and stored in the same transaction, attached by `origin.user` at `clock`'s now. The vendor
     is found by name, or created. With an idempotency key, a second call with the same purchase
     returns the first one's ID and writes nothing (no documents either); the same key with a
-    different purchase raises `IdempotencyConflict`.
+    different purchase raises `IdempotencyConflict`. With `max_future_days`, a date further
+    than that ahead of `clock`'s today is an error on the date field; so is a date the database
+    refuses (in a closed period, or before the books' first period).
     """
+    if max_future_days is not None:
+        too_far = periods.check_not_too_far(
+            purchase.date, clock=clock or Clock(), max_future_days=max_future_days
+        )
+        if too_far:
+            raise InvalidPurchase([FieldError(("date",), too_far)])
     prepared = prepare_documents(documents, max_bytes=max_document_bytes) if documents else []
     key = purchase.idempotency_key
     claim_key = key is not None and _claims_keys_in_query(session)
@@ -101,19 +113,23 @@ def post_purchase(
         channel_id=origin.channel,
         source_link=origin.link,
     )
-    if key is None or claim_key:
-        # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.
-        session.add(header)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():
+    try:
+        with periods.refusal(session, purchase.date):
+            if key is None or claim_key:
+                # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.
                 session.add(header)
                 session.flush()
-        except IntegrityError as exc:
-            if "idempotency_key" not in str(exc.orig):
-                raise
-            return _replay(session, purchase)
+            else:
+                try:
+                    with session.begin_nested():
+                        session.add(header)
+                        session.flush()
+                except IntegrityError as exc:
+                    if "idempotency_key" not in str(exc.orig):
+                        raise
+                    return _replay(session, purchase)
+    except periods.ClosedPeriod as exc:
+        raise InvalidPurchase([FieldError(("date",), str(exc))]) from exc
 
     details = [
         TransactionDetail(
@@ -133,6 +149,13 @@ def post_purchase(
         _insert_rows(session, JournalEntry, entries)
     if prepared:
         store_documents(session, header.id, prepared, by=origin.user, clock=clock or Clock())
+    content = chain.canonical(
+        {name: getattr(header, name) for name in chain.HEADER_FIELDS},
+        [(d.line, d.item, d.quantity, d.unit_price, d.subtotal, d.account_id) for d in details],
+        [(e.account_id, e.debit, e.credit) for e in entries],
+        [p.sha256 for p in prepared],
+    )
+    chain.known(session, header.id, content)
     by_id = {account.id: account for account in accounts.values()}
     return Posted(header.id, header.status, written=Written(header, details, entries, by_id))
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from db import chain
 from db.documents import verify_documents
 from db.errors import NotFound
 from db.models import (
@@ -122,8 +123,11 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def verify(session: Session) -> list[Problem]:
-    """Re-check every transaction from scratch; an empty list means the books are sound."""
+def verify(session: Session, *, since: int | None = None, head: str | None = None) -> list[Problem]:
+    """Re-check every transaction from scratch; an empty list means the books are sound.
+
+    The hash chain (db/chain.py) is checked from transaction `since` on, and must hold `head`."""
+    chained = chain.verify(session, since=since, expected_head=head)
     sums = (
         select(
             JournalEntry.transaction_id.label("tx"),
@@ -164,7 +168,10 @@ def verify(session: Session) -> list[Problem]:
     )
     rows = session.execute(union_all(*queries).order_by("id"))
     return (
-        [Problem(tx, message) for tx, message in rows] + verify_balances(session) + check_documents(session)
+        [Problem(tx, message) for tx, message in rows]
+        + [Problem(tx, message) for tx, message in chained]
+        + verify_balances(session)
+        + check_documents(session)
     )
 
 

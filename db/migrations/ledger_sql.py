@@ -398,3 +398,133 @@ def restore_header_guard(dialect: str) -> list[str]:
     if dialect == "sqlite":
         return [_SQLITE_HEADERS_FIXED_0001]
     return []
+
+
+# --- Migration 0006: closed periods and the hash chain ------------------------------------------
+#
+# A transaction header may not be inserted (posted, recorded for approval, a payment, a void's
+# reversal) with an effective date in a closed period or before the books' first period (the
+# earliest `periods` row), nor approved (pending -> posted) or rejected in a closed period. Voiding
+# (posted -> voided) is allowed: the reversal, a header of its own, is dated in an open period.
+# Messages start with a marker (CLOSED_MARK, BEFORE_FIRST_MARK) that db.periods turns into one that
+# names the period; SQLite's RAISE takes only a constant, and PostgreSQL's names it already.
+
+CLOSED_MARK = "closed period"
+BEFORE_FIRST_MARK = "before the books' first period"
+_BEFORE_FIRST_SQL = BEFORE_FIRST_MARK.replace("'", "''")
+
+_IN_CLOSED = "SELECT month FROM periods WHERE closed AND {date} BETWEEN first_day AND last_day"
+_DECIDED = "NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('posted', 'rejected')"
+
+PERIODS_POSTGRESQL = [
+    f"""
+CREATE FUNCTION ledger_refuse_closed_period() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    closed_month text;
+    first date;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({_DECIDED}) THEN
+        RETURN NEW;
+    END IF;
+    {_IN_CLOSED.format(date="NEW.effective_date")} INTO closed_month;
+    IF closed_month IS NOT NULL THEN
+        RAISE EXCEPTION '{CLOSED_MARK} %: nothing dated % can be posted, approved or paid; date it in an '
+            'open period, or reopen % (purchase-bot period reopen % --reason ...)',
+            closed_month, NEW.effective_date, closed_month, closed_month USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        SELECT min(first_day) INTO first FROM periods;
+        IF NEW.effective_date < first THEN
+            RAISE EXCEPTION '{_BEFORE_FIRST_SQL} (%): % is before it; date it on or after %',
+                to_char(first, 'YYYY-MM'), NEW.effective_date, first USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$
+""",  # noqa: S608
+    """
+CREATE TRIGGER transaction_headers_open_period BEFORE INSERT OR UPDATE OF status ON transaction_headers
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_closed_period()
+""",
+]
+
+PERIODS_SQLITE = [
+    f"""CREATE TRIGGER transaction_headers_closed_period BEFORE INSERT ON transaction_headers
+    WHEN EXISTS ({_IN_CLOSED.format(date="NEW.effective_date")})
+    BEGIN SELECT RAISE(ABORT, '{CLOSED_MARK}'); END""",
+    f"""CREATE TRIGGER transaction_headers_first_period BEFORE INSERT ON transaction_headers
+    WHEN NEW.effective_date < (SELECT min(first_day) FROM periods)
+    BEGIN SELECT RAISE(ABORT, '{_BEFORE_FIRST_SQL}'); END""",  # noqa: S608
+    f"""CREATE TRIGGER transaction_headers_closed_decision BEFORE UPDATE OF status ON transaction_headers
+    WHEN {_DECIDED.replace("IS DISTINCT FROM", "IS NOT")}
+        AND EXISTS ({_IN_CLOSED.format(date="NEW.effective_date")})
+    BEGIN SELECT RAISE(ABORT, '{CLOSED_MARK}'); END""",
+]
+
+# Appending to the chain (db/chain.py), in the statement that appends: a transaction-long advisory
+# lock serialises appenders from here to COMMIT, so each reads the head its predecessor committed
+# (a VOLATILE function's statements each take a fresh snapshot) and the chain never forks. The lock
+# is taken last thing before COMMIT, so posters queue only for this statement and the commit.
+CHAIN_POSTGRESQL = [
+    """
+CREATE FUNCTION ledger_chain_append(tx_ids bigint[], content_hashes text[]) RETURNS text
+    LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    head text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('ledger_chain', 0));
+    head := coalesce((SELECT hash FROM chain_links ORDER BY seq DESC LIMIT 1), '');
+    FOR i IN 1 .. coalesce(array_length(tx_ids, 1), 0) LOOP
+        head := encode(sha256(convert_to(head || content_hashes[i], 'UTF8')), 'hex');
+        INSERT INTO chain_links (transaction_id, content_hash, hash) VALUES (tx_ids[i], content_hashes[i], head);
+    END LOOP;
+    RETURN head;
+END $$
+""",
+]
+
+_PERIOD_TABLES = ("period_events", "chain_links")
+_CHAIN_MESSAGE = "is append-only: the record of the books is never changed"
+
+CHAIN_GUARDS_POSTGRESQL = [
+    f"""
+CREATE FUNCTION ledger_record_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% {_CHAIN_MESSAGE}', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$
+""",
+    *(
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION ledger_record_append_only()"
+        for table in _PERIOD_TABLES
+    ),
+]
+
+CHAIN_GUARDS_SQLITE = [
+    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table} {_CHAIN_MESSAGE}'); END"
+    for table in _PERIOD_TABLES
+    for event in ("UPDATE", "DELETE")
+]
+
+
+def install_periods_and_chain(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [*PERIODS_POSTGRESQL, *CHAIN_POSTGRESQL, *CHAIN_GUARDS_POSTGRESQL]
+    if dialect == "sqlite":
+        return [*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE]
+    return []
+
+
+def uninstall_periods_and_chain(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS transaction_headers_open_period ON transaction_headers",
+            *(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in _PERIOD_TABLES),
+            "DROP FUNCTION IF EXISTS ledger_refuse_closed_period()",
+            "DROP FUNCTION IF EXISTS ledger_chain_append(bigint[], text[])",
+            "DROP FUNCTION IF EXISTS ledger_record_append_only()",
+        ]
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {s.split()[2]}" for s in (*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE)]
+    return []

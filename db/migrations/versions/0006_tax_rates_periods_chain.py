@@ -1,0 +1,85 @@
+"""Closed periods and the tamper-evident hash chain: `periods` (a month's state) and
+`period_events` (who closed or reopened it, when, why), triggers refusing anything dated in a
+closed period or before the books' first period, and `chain_links`, backfilled for every
+transaction already recorded (see db/migrations/ledger_sql.py and db/chain.py).
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-12-01 23:30:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import Session
+
+from db import chain
+from db.migrations import ledger_sql
+
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    connection = op.get_bind()
+    op.create_table(
+        "periods",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("closed", sa.Boolean(), nullable=False),
+        sa.CheckConstraint("first_day <= last_day", name=op.f("ck_periods_days_in_order")),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_periods")),
+        sa.UniqueConstraint("first_day", name=op.f("uq_periods_first_day")),
+    )
+    op.create_table(
+        "period_events",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("by", sa.String(length=64), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(["month"], ["periods.month"], name=op.f("fk_period_events_month_periods")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_period_events")),
+    )
+    op.create_index(op.f("ix_period_events_month"), "period_events", ["month"], unique=False)
+    op.create_table(
+        "chain_links",
+        sa.Column("seq", _ID, nullable=False),
+        sa.Column("transaction_id", _ID, nullable=False),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["transaction_id"],
+            ["transaction_headers.id"],
+            name=op.f("fk_chain_links_transaction_id_transaction_headers"),
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_chain_links")),
+        sa.UniqueConstraint("hash", name=op.f("uq_chain_links_hash")),
+    )
+    op.create_index(op.f("ix_chain_links_transaction_id"), "chain_links", ["transaction_id"], unique=False)
+    for statement in ledger_sql.install_periods_and_chain(connection.dialect.name):
+        op.execute(statement)
+    # The transactions recorded so far, linked in ID order.
+    session = Session(bind=connection)
+    hashes = chain.content_hashes(session, sa.true())
+    if hashes:
+        ids = sorted(hashes)
+        chain.append(session, ids, [hashes[i] for i in ids])
+
+
+def downgrade() -> None:
+    for statement in ledger_sql.uninstall_periods_and_chain(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.drop_index(op.f("ix_chain_links_transaction_id"), table_name="chain_links")
+    op.drop_table("chain_links")
+    op.drop_index(op.f("ix_period_events_month"), table_name="period_events")
+    op.drop_table("period_events")
+    op.drop_table("periods")
