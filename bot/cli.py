@@ -22,6 +22,8 @@ from bot.output import (
     AccountOutput,
     AnnouncementOutput,
     AttachedDocumentOutput,
+    ChainHeadOutput,
+    PeriodOutput,
     PostedOutput,
     TransactionOutput,
     TrialBalanceOutput,
@@ -39,7 +41,7 @@ from bot.text import (
     vendors_view,
 )
 from db import accounts as chart
-from db import outbox, vendors
+from db import chain, outbox, periods, vendors
 from db.documents import (
     MAX_FILES,
     IncomingDocument,
@@ -71,6 +73,10 @@ vendors_app = typer.Typer(help="Vendors: whom purchases are bought from.", no_ar
 app.add_typer(announcements_app, name="announcements")
 app.add_typer(documents_app, name="documents")
 app.add_typer(vendors_app, name="vendors")
+period_app = typer.Typer(help="Accounting periods (months): close, reopen, list.", no_args_is_help=True)
+chain_app = typer.Typer(help="The tamper-evident hash chain over every transaction.", no_args_is_help=True)
+app.add_typer(period_app, name="period")
+app.add_typer(chain_app, name="chain")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -223,7 +229,13 @@ def post(
         data.setdefault("currency", settings.default_currency)
     purchase = parse_purchase(data, today=settings.clock().today())
     with runtime.sessions.begin() as session:
-        posted = post_purchase(session, purchase, Origin(source="cli"))
+        posted = post_purchase(
+            session,
+            purchase,
+            Origin(source="cli"),
+            clock=settings.clock(),
+            max_future_days=settings.max_future_days,
+        )
     if as_json:
         typer.echo(dump(PostedOutput.model_validate(posted)))
         return
@@ -396,6 +408,8 @@ def void_cmd(
         origin = Origin(source="cli", user=by)
         reversal = void(session, transaction_id, reason=reason, origin=origin, clock=runtime.settings.clock())
     typer.echo(f"Transaction {transaction_id} is void; reversing transaction {reversal.id} posted.")
+    if reversal.note:
+        typer.echo(reversal.note)
 
 
 @app.command("export")
@@ -460,17 +474,94 @@ def export_cmd(
 
 
 @app.command("verify")
-def verify_cmd(ctx: typer.Context) -> None:
-    """Re-check every transaction and maintained balance; exits 1 naming any that is wrong."""
+def verify_cmd(
+    ctx: typer.Context,
+    since: Annotated[int | None, typer.Option(help="Check the hash chain from this transaction on.")] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(help="A hash from `chain head`, kept elsewhere: it must still be in the chain."),
+    ] = None,
+) -> None:
+    """Re-check every transaction, maintained balance and the hash chain; exits 1 naming any that is wrong."""
     runtime: Runtime = ctx.obj
     with runtime.sessions.begin() as session:
-        problems = verify(session)
+        problems = verify(session, since=since, head=head)
     if not problems:
-        typer.echo("All transactions balance, and every account balance matches its entries.")
+        typer.echo(
+            "All transactions balance, every account balance matches its entries, "
+            "and every transaction matches the hash chain."
+        )
         return
     for p in problems:
         typer.echo(str(p), err=True)
     raise typer.Exit(1)
+
+
+By = Annotated[str | None, typer.Option("--by", help="Who does it (kept in the books).")]
+
+
+@period_app.command("close")
+def period_close(ctx: typer.Context, month: str, by: By = None) -> None:
+    """Close a month (YYYY-MM): the database refuses anything dated in it from now on."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        periods.close(session, month, by=by, clock=runtime.settings.clock())
+    typer.echo(f"Period {month} is closed.")
+
+
+@period_app.command("reopen")
+def period_reopen(
+    ctx: typer.Context,
+    month: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is reopened (kept in the books).")] = "",
+    by: By = None,
+) -> None:
+    """Reopen a closed month, saying why."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        periods.reopen(session, month, reason=reason, by=by, clock=runtime.settings.clock())
+    typer.echo(f"Period {month} is open again.")
+
+
+@period_app.command("start")
+def period_start(ctx: typer.Context, month: str, by: By = None) -> None:
+    """Make a month (YYYY-MM) the books' first period: nothing may be dated before it."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        periods.start(session, month, by=by, clock=runtime.settings.clock())
+    typer.echo(f"The books start at {month}.")
+
+
+@period_app.command("list")
+def period_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The periods started, closed or reopened, oldest first, with who did it last, when and why."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        states = periods.list_periods(session)
+    if as_json:
+        typer.echo(dump([PeriodOutput.model_validate(s) for s in states]))
+        return
+    if not states:
+        typer.echo("No period has been started or closed; every date is open.")
+    for s in states:
+        why = f": {s.reason}" if s.reason else ""
+        who = f" by {s.by}" if s.by else ""
+        state = "closed" if s.closed else "open"
+        typer.echo(f"{s.month}  {state:6}  {s.action}{who} on {s.at:%Y-%m-%d %H:%M} UTC{why}")
+
+
+@chain_app.command("head")
+def chain_head(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The latest hash of the chain: keep it outside the database and check it later with `verify --head`."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        latest = chain.head(session)
+    if latest is None:
+        raise CliError("Nothing is recorded yet; the chain has no head")
+    if as_json:
+        typer.echo(dump(ChainHeadOutput.model_validate(latest)))
+        return
+    typer.echo(f"{latest.hash}  (link {latest.seq}, transaction {latest.transaction_id})")
 
 
 @app.command()

@@ -204,3 +204,22 @@ class VendorOutput(Output):
     @classmethod
     def of(cls, row: VendorSummary) -> "VendorOutput":
         return cls.model_validate(row)
+
+
+class PeriodOutput(Output):
+    """Read from a `db.periods.PeriodState`: the month, whether it is closed, and its latest event."""
+
+    month: str
+    closed: bool
+    action: str
+    by: str | None
+    at: dt.datetime
+    reason: str | None
+
+
+class ChainHeadOutput(Output):
+    """Read from a `db.chain.Head`."""
+
+    hash: str
+    seq: int
+    transaction_id: int

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # How long a submission waits for its files to download from Slack before refusing them.
     document_fetch_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
+    # How far ahead of the books' today a purchase may be dated, in days.
+    max_future_days: Annotated[int, Field(ge=0, le=3660)] = 31
 
     @field_validator("slack_bot_token")
     @classmethod

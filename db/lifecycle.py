@@ -58,7 +58,7 @@ def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> 
     )
     header.status, header.decided_by, header.decided_at = Status.POSTED, by, clock.now()
     session.add_all(balanced_entries(header, details))
-    with periods.refusal(session, header.effective_date):
+    with periods.refusal(header.effective_date):
         session.flush()
     return Posted(header.id, header.status)
 
@@ -110,7 +110,7 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         channel_id=origin.channel,
     )
     session.add(reversal)
-    with periods.refusal(session, day):
+    with periods.refusal(day):
         session.flush()
     original = session.scalars(select(JournalEntry).where(JournalEntry.transaction_id == header.id)).all()
     entries = [

@@ -52,16 +52,15 @@ def closed_message(day: dt.date) -> str:
     )
 
 
-def before_first_message(day: dt.date, first: dt.date | None) -> str:
-    where = f" ({month_of(first)})" if first else ""
+def before_first_message(day: dt.date) -> str:
     return (
-        f"{day.isoformat()} is before the books' first period{where}; date it within the books, "
-        "or start them earlier (purchase-bot period start YYYY-MM)"
+        f"{day.isoformat()} is before the books' first period; date it within the books (purchase-bot "
+        "period list shows where they start), or start them earlier (purchase-bot period start YYYY-MM)"
     )
 
 
 @contextmanager
-def refusal(session: Session, day: dt.date) -> Iterator[None]:
+def refusal(day: dt.date) -> Iterator[None]:
     """Turn the database's refusal of a date (migration 0006) into a `ClosedPeriod` naming it."""
     try:
         yield
@@ -70,20 +69,8 @@ def refusal(session: Session, day: dt.date) -> Iterator[None]:
         if CLOSED_MARK in text:
             raise ClosedPeriod(closed_message(day)) from exc
         if BEFORE_FIRST_MARK in text:
-            raise ClosedPeriod(before_first_message(day, first_day(session))) from exc
+            raise ClosedPeriod(before_first_message(day)) from exc
         raise
-
-
-def first_day(session: Session) -> dt.date | None:
-    """The first day of the books' first period, or None while no period is recorded.
-
-    Read only on the error path: the PostgreSQL transaction may be aborted, so a failed read
-    gives None rather than a second error."""
-    try:
-        with session.begin_nested():
-            return session.scalar(select(func.min(Period.first_day)))
-    except Exception:
-        return None
 
 
 def check_not_too_far(day: dt.date, *, clock: Clock, max_future_days: int) -> str | None:

@@ -114,7 +114,7 @@ def post_purchase(
         source_link=origin.link,
     )
     try:
-        with periods.refusal(session, purchase.date):
+        with periods.refusal(purchase.date):
             if key is None or claim_key:
                 # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.
                 session.add(header)

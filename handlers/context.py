@@ -46,6 +46,8 @@ class Deps:
     # MAX_DOCUMENT_MB in bytes, and how long a submission waits for its files to download.
     max_document_bytes: int = 10_000_000
     fetch_deadline: float = 8.0
+    # MAX_FUTURE_DAYS: how far ahead of the books' today a purchase may be dated.
+    max_future_days: int = 31
     allowed_users: tuple[str, ...] | None = None
     # How long the process that posted a purchase has to announce it before a sweep takes over.
     announce_hold: dt.timedelta = outbox.HOLD

@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "office-equipment.json"
 CLI = Path(sys.executable).with_name("purchase-bot")
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/x"
-VERIFIED = "All transactions balance, and every account balance matches its entries."
+VERIFIED = (
+    "All transactions balance, every account balance matches its entries, "
+    "and every transaction matches the hash chain."
+)
 
 
 def run(

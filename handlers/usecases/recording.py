@@ -116,6 +116,7 @@ def record(
                 documents=documents,
                 clock=deps.clock,
                 max_document_bytes=deps.max_document_bytes,
+                max_future_days=deps.max_future_days,
             )
             if posted.written is not None:
                 receipt = Receipt.of_written(posted.written)
