@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
@@ -78,6 +79,15 @@ def _lines(session: Session, date_from: dt.date | None, date_to: dt.date | None)
         yield Line(header, account, debit, credit)
 
 
+# OWASP, CSV injection: a cell a spreadsheet would read as a formula is prefixed with a single quote,
+# which the spreadsheet shows as text; amounts are written by `_money` and stay plain numbers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def _money(minor: int, exp: int) -> str:
     return str(from_minor(minor, exp)) if minor else ""
 
@@ -98,19 +108,19 @@ def export_csv(
                 h.id,
                 h.effective_date.isoformat(),
                 h.status.value,
-                h.description,
-                h.vendor or "",
-                line.account.code,
-                line.account.name,
+                _text(h.description),
+                _text(h.vendor or ""),
+                _text(line.account.code),
+                _text(line.account.name),
                 h.currency,
                 _money(line.debit, h.exponent),
                 _money(line.credit, h.exponent),
                 h.reverses_id or "",
-                h.created_by or "",
-                h.team_id or "",
-                h.channel_id or "",
+                _text(h.created_by or ""),
+                _text(h.team_id or ""),
+                _text(h.channel_id or ""),
                 h.created_at.isoformat() if h.created_at else "",
-                "; ".join(d.name for d in documents[h.id]),
+                _text("; ".join(d.name for d in documents[h.id])),
             ]
         )
         count += 1
@@ -125,7 +135,10 @@ def beancount_account(account: Account) -> str:
 
 
 def _string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Beancount string: backslashes and quotes escaped, line breaks and other control
+    characters (which would end a metadata line early) as spaces."""
+    flat = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # Accounts open on the first transaction's date; in a ledger with none, on a fixed early day

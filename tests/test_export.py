@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from beancount import loader
 from beancount.core import realization
-from sqlalchemy import Engine, select
+from beancount.core.data import Transaction
+from sqlalchemy import Engine, select, text
 
 from db.export import beancount_account, export_beancount, export_csv
 from db.lifecycle import approve, reject, void
@@ -213,3 +214,54 @@ def test_beancount_account_names_are_valid(name: str) -> None:
     assert converted.startswith("Equity:3000")
     _, errors, _ = loader.load_string(f"2026-01-01 open {converted}\n")
     assert errors == []
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    post(
+        factory,
+        make_purchase(description='=HYPERLINK("http://evil","x")', vendor="@SUM(A1)"),
+        Origin(source="slack", user="-2+3", team="+T1", channel="\tC1"),
+    )
+    out = io.StringIO()
+    with factory.begin() as session:
+        export_csv(session, out)
+    (row, _) = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["description"] == '\'=HYPERLINK("http://evil","x")'
+    assert row["vendor"] == "'@SUM(A1)"
+    assert (row["created_by"], row["team_id"], row["channel_id"]) == ("'-2+3", "'+T1", "'\tC1")
+    assert (row["debit"], row["credit"]) == ("168.90", "")  # amounts stay plain numbers
+
+
+def test_beancount_strings_stay_valid_with_line_breaks_quotes_and_backslashes(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    tricky = 'Line one\nLine "two" \\ end\r\n'
+    # Typed input cannot hold a line break (the schema refuses it); rows written another way can.
+    with sqlite_engine.begin() as conn:
+        tx = conn.execute(
+            text(
+                "INSERT INTO transaction_headers (effective_date, description, currency, exponent, total, "
+                "payment_account_id, status, source) VALUES ('2026-11-20', :d, 'USD', 2, 500, "
+                "(SELECT id FROM accounts WHERE code = '1000'), 'posted', 'raw') RETURNING id"
+            ),
+            {"d": tricky},
+        ).scalar_one()
+        for code, debit, credit in (("6100", 500, 0), ("1000", 0, 500)):
+            conn.execute(
+                text(
+                    "INSERT INTO journal_entries (transaction_id, account_id, debit, credit) "
+                    "VALUES (:tx, (SELECT id FROM accounts WHERE code = :code), :debit, :credit)"
+                ),
+                {"tx": tx, "code": code, "debit": debit, "credit": credit},
+            )
+    ledger = tmp_path / "books.beancount"
+    with make_session_factory(sqlite_engine).begin() as session, ledger.open("w", encoding="utf-8") as out:
+        export_beancount(session, out)
+    check = subprocess.run(
+        [str(BIN / "bean-check"), str(ledger)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    entries, errors, _ = loader.load_file(str(ledger))
+    assert errors == []
+    assert [e.narration for e in entries if isinstance(e, Transaction)] == ['Line one Line "two" \\ end  ']
