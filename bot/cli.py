@@ -25,6 +25,8 @@ from bot.output import (
     ChainHeadOutput,
     PeriodOutput,
     PostedOutput,
+    TaxCodeOutput,
+    TaxReportOutput,
     TransactionOutput,
     TrialBalanceOutput,
     VendorOutput,
@@ -41,7 +43,7 @@ from bot.text import (
     vendors_view,
 )
 from db import accounts as chart
-from db import chain, outbox, periods, vendors
+from db import chain, outbox, periods, tax, vendors
 from db.documents import (
     MAX_FILES,
     IncomingDocument,
@@ -77,6 +79,8 @@ period_app = typer.Typer(help="Accounting periods (months): close, reopen, list.
 chain_app = typer.Typer(help="The tamper-evident hash chain over every transaction.", no_args_is_help=True)
 app.add_typer(period_app, name="period")
 app.add_typer(chain_app, name="chain")
+tax_app = typer.Typer(help="Purchase taxes (VAT, GST, PPN): codes and the tax report.", no_args_is_help=True)
+app.add_typer(tax_app, name="tax")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -562,6 +566,59 @@ def chain_head(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo(dump(ChainHeadOutput.model_validate(latest)))
         return
     typer.echo(f"{latest.hash}  (link {latest.seq}, transaction {latest.transaction_id})")
+
+
+@tax_app.command("load")
+def tax_load(ctx: typer.Context, file: Path) -> None:
+    """Add or update tax codes from a JSON list of {"code", "name", "rate", "account", "inclusive"}."""
+    runtime: Runtime = ctx.obj
+    specs = tax.parse_tax_codes(_read_json(str(file)))
+    with runtime.sessions.begin() as session:
+        count = tax.load_tax_codes(session, specs)
+    typer.echo(f"{count} tax code{'s' if count != 1 else ''} loaded.")
+
+
+@tax_app.command("list")
+def tax_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The tax codes: rate, account, and whether prices include the tax."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        codes = list(tax.tax_codes(session).values())
+    if as_json:
+        typer.echo(dump([TaxCodeOutput.model_validate(c) for c in codes]))
+        return
+    if not codes:
+        typer.echo("No tax codes; load some with `purchase-bot tax load FILE.json`.")
+    for c in codes:
+        kind = "included in prices" if c.inclusive else "on top of prices"
+        typer.echo(f"{c.code}  {c.rate}%  {c.name}  account {c.account}  ({kind})")
+
+
+@tax_app.command("report")
+def tax_report_cmd(
+    ctx: typer.Context,
+    date_from: Annotated[
+        dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First date (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last date (YYYY-MM-DD).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per tax code and currency: the net amounts and the tax of the posted purchases."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        rows = tax.tax_report(
+            session, date_from.date() if date_from else None, date_to.date() if date_to else None
+        )
+    out = [TaxReportOutput.of(r) for r in rows]
+    if as_json:
+        typer.echo(dump(out))
+        return
+    if not out:
+        typer.echo("No taxed purchases in that range.")
+    for r in out:
+        typer.echo(f"{r.code}  {r.currency}  net {r.net:,}  tax {r.tax:,}")
 
 
 @app.command()

@@ -16,6 +16,7 @@ from db.documents import DocumentInfo
 from db.models import AccountType, Announcement, Status, TransactionHeader
 from db.money import from_minor
 from db.reports import TrialBalance
+from db.tax import TaxReportRow
 from db.vendors import VendorSummary
 
 
@@ -223,3 +224,29 @@ class ChainHeadOutput(Output):
     hash: str
     seq: int
     transaction_id: int
+
+
+class TaxCodeOutput(Output):
+    """Read from a `db.tax.TaxInfo`."""
+
+    code: str
+    name: str
+    rate: Decimal
+    account: str
+    inclusive: bool
+
+
+class TaxReportOutput(Output):
+    code: str
+    currency: str
+    net: Decimal
+    tax: Decimal
+
+    @classmethod
+    def of(cls, row: TaxReportRow) -> "TaxReportOutput":
+        return cls(
+            code=row.code,
+            currency=row.currency,
+            net=from_minor(row.net, row.exponent),
+            tax=from_minor(row.tax, row.exponent),
+        )

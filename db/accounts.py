@@ -25,6 +25,7 @@ DEFAULT_CHART = (
     AccountSpec(code="1000", name="Cash", type=AccountType.ASSET),
     AccountSpec(code="1010", name="Bank", type=AccountType.ASSET),
     AccountSpec(code="1100", name="Inventory", type=AccountType.ASSET),
+    AccountSpec(code="1400", name="Input Tax", type=AccountType.ASSET),
     AccountSpec(code="1500", name="Equipment", type=AccountType.ASSET),
     AccountSpec(code="2000", name="Accounts Payable", type=AccountType.LIABILITY),
     AccountSpec(code="2100", name="Company Credit Card", type=AccountType.LIABILITY),

@@ -55,11 +55,21 @@ HEADER_FIELDS = (
     "voided_by",
     "void_reason",
 )
-_DETAIL_FIELDS = ("line", "item", "quantity", "unit_price", "subtotal", "account_id")
+DETAIL_FIELDS = (
+    "line",
+    "item",
+    "quantity",
+    "unit_price",
+    "subtotal",
+    "account_id",
+    "tax_code",
+    "tax_amount",
+    "tax_included",
+)
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, int | str):
+    if value is None or isinstance(value, int | str):  # (a bool is an int)
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -155,7 +165,7 @@ def content_hashes(session: Session, where: ColumnElement[bool]) -> dict[int, st
     details: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     d = TransactionDetail
     for row in session.execute(
-        select(d.transaction_id, *(getattr(d, name) for name in _DETAIL_FIELDS)).where(
+        select(d.transaction_id, *(getattr(d, name) for name in DETAIL_FIELDS)).where(
             d.transaction_id.in_(in_range)
         )
     ):

@@ -13,6 +13,7 @@ from db.clock import Clock
 from db.errors import AlreadyDecided, LedgerError, NotFound
 from db.models import JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.posting import Origin, Posted, balanced_entries, check_balanced
+from db.tax import tax_codes
 
 MAX_REASON = 500
 
@@ -57,7 +58,11 @@ def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> 
         session.scalars(select(TransactionDetail).where(TransactionDetail.transaction_id == header.id))
     )
     header.status, header.decided_by, header.decided_at = Status.POSTED, by, clock.now()
-    session.add_all(balanced_entries(header, details))
+    codes = {d.tax_code for d in details if d.tax_code}
+    tax_accounts = (
+        {code: info.account_id for code, info in tax_codes(session, codes).items()} if codes else {}
+    )
+    session.add_all(balanced_entries(header, details, tax_accounts))
     with periods.refusal(header.effective_date):
         session.flush()
     return Posted(header.id, header.status)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -162,9 +163,22 @@ class TransactionDetail(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)
     subtotal: Mapped[int] = mapped_column(BigInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    # The item's tax (db/tax.py): its code, the amount in minor units, and whether the subtotal
+    # includes it (net = subtotal - tax) or not (gross = subtotal + tax).
+    tax_code: Mapped[str | None] = mapped_column(String(16))
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_included: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     header: Mapped[TransactionHeader] = relationship(back_populates="details", lazy="raise")
     account: Mapped[Account] = relationship(lazy="raise")
+
+    @property
+    def net(self) -> int:
+        return self.subtotal - self.tax_amount if self.tax_included else self.subtotal
+
+    @property
+    def gross(self) -> int:
+        return self.subtotal if self.tax_included else self.subtotal + self.tax_amount
 
 
 class JournalEntry(Base):
@@ -306,3 +320,17 @@ class ChainLink(Base):
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transaction_headers.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TaxCode(Base):
+    """A purchase tax (VAT, GST, PPN): its rate in percent and the account the recoverable tax is
+    debited to; `inclusive` when the prices it applies to include it (db/tax.py)."""
+
+    __tablename__ = "tax_codes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Exact: a decimal string such as "11" or "7.5" (a float column would not be).
+    rate: Mapped[str] = mapped_column(String(12))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    inclusive: Mapped[bool] = mapped_column(Boolean, default=False)

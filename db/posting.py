@@ -6,7 +6,7 @@ entries, ever. PostgreSQL checks the balance again at COMMIT (db/migrations/ledg
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db import chain, periods
+from db import chain, periods, tax
 from db.accounts import accounts_by_code
 from db.clock import Clock
 from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
@@ -94,6 +94,13 @@ def post_purchase(
     else:
         accounts = _resolve_accounts(purchase, accounts_by_code(session, _codes(purchase)))
     exp = purchase.exponent
+    taxes = _resolve_taxes(session, purchase)
+    lines = []
+    for item in purchase.items:
+        subtotal = item.quantity * to_minor(item.unit_price, exp)
+        code = taxes[item.tax] if item.tax else None
+        amount = tax.split(subtotal, code.rate, inclusive=code.inclusive) if code else 0
+        lines.append((subtotal, amount, code.inclusive if code else False))
     vendor = find_or_create(session, purchase.vendor) if purchase.vendor else None
     header = TransactionHeader(
         effective_date=purchase.date,
@@ -102,7 +109,7 @@ def post_purchase(
         vendor_record=vendor,
         currency=purchase.currency,
         exponent=exp,
-        total=to_minor(purchase.items_total, exp),
+        total=sum(subtotal if included else subtotal + amount for subtotal, amount, included in lines),
         payment_account_id=accounts[purchase.payment_account].id,
         status=Status.PENDING if pending else Status.POSTED,
         idempotency_key=key,
@@ -138,12 +145,18 @@ def post_purchase(
             item=item.name,
             quantity=item.quantity,
             unit_price=to_minor(item.unit_price, exp),
-            subtotal=item.quantity * to_minor(item.unit_price, exp),
+            subtotal=subtotal,
             account_id=accounts[item.account].id,
+            tax_code=item.tax,
+            tax_amount=amount,
+            tax_included=included,
         )
-        for line, item in enumerate(purchase.items, start=1)
+        for line, (item, (subtotal, amount, included)) in enumerate(
+            zip(purchase.items, lines, strict=True), start=1
+        )
     ]
-    entries = [] if pending else balanced_entries(header, details)
+    tax_accounts = {code: info.account_id for code, info in taxes.items()}
+    entries = [] if pending else balanced_entries(header, details, tax_accounts)
     _insert_rows(session, TransactionDetail, details)
     if entries:
         _insert_rows(session, JournalEntry, entries)
@@ -151,7 +164,7 @@ def post_purchase(
         store_documents(session, header.id, prepared, by=origin.user, clock=clock or Clock())
     content = chain.canonical(
         {name: getattr(header, name) for name in chain.HEADER_FIELDS},
-        [(d.line, d.item, d.quantity, d.unit_price, d.subtotal, d.account_id) for d in details],
+        [tuple(getattr(d, name) for name in chain.DETAIL_FIELDS) for d in details],
         [(e.account_id, e.debit, e.credit) for e in entries],
         [p.sha256 for p in prepared],
     )
@@ -176,11 +189,17 @@ def _insert_rows(session: Session, model: type[TransactionDetail | JournalEntry]
     session.connection().execute(_INSERTS[model], [{c: getattr(row, c) for c in columns} for row in rows])
 
 
-def balanced_entries(header: TransactionHeader, details: list[TransactionDetail]) -> list[JournalEntry]:
-    """One debit per item account (summed), one credit to the payment account; checked to balance."""
+def balanced_entries(
+    header: TransactionHeader, details: list[TransactionDetail], tax_accounts: Mapping[str, int] | None = None
+) -> list[JournalEntry]:
+    """One debit per item account (the items' net amounts, summed), one per tax account (the
+    items' taxes, by `tax_accounts`: tax code -> account ID), one credit to the payment account
+    (the gross total); checked to balance."""
     debits: dict[int, int] = defaultdict(int)
     for detail in details:
-        debits[detail.account_id] += detail.subtotal
+        debits[detail.account_id] += detail.net
+        if detail.tax_code is not None and detail.tax_amount:
+            debits[(tax_accounts or {})[detail.tax_code]] += detail.tax_amount
     entries = [
         JournalEntry(transaction_id=header.id, account_id=a, debit=d, credit=0) for a, d in debits.items()
     ]
@@ -251,6 +270,24 @@ def _resolve_accounts(purchase: Purchase, found: dict[str, Account]) -> dict[str
         errors.append(
             FieldError(("payment_account",), "must differ from the accounts the items are booked to")
         )
+    if errors:
+        raise InvalidPurchase(errors)
+    return found
+
+
+def _resolve_taxes(session: Session, purchase: Purchase) -> dict[str, tax.TaxInfo]:
+    """The tax codes the items name (a query only when some item has one); unknown ones are errors."""
+    named = {item.tax for item in purchase.items if item.tax}
+    if not named:
+        return {}
+    found = tax.tax_codes(session, named)
+    errors = [
+        FieldError(
+            ("items", i, "tax"), f"tax code {item.tax} does not exist; purchase-bot tax list shows them"
+        )
+        for i, item in enumerate(purchase.items)
+        if item.tax and item.tax not in found
+    ]
     if errors:
         raise InvalidPurchase(errors)
     return found

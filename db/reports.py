@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db import chain
@@ -140,7 +140,12 @@ def verify(session: Session, *, since: int | None = None, head: str | None = Non
     items = (
         select(
             TransactionDetail.transaction_id.label("tx"),
-            func.sum(TransactionDetail.subtotal).label("subtotal"),
+            func.sum(
+                case(
+                    (TransactionDetail.tax_included, TransactionDetail.subtotal),
+                    else_=TransactionDetail.subtotal + TransactionDetail.tax_amount,
+                )
+            ).label("subtotal"),
         )
         .group_by(TransactionDetail.transaction_id)
         .subquery()

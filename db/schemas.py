@@ -121,6 +121,11 @@ def _vendor_name(value: Any) -> Any:
     return _optional_text(value)
 
 
+def _tax_code(value: Any) -> Any:
+    value = _optional_text(value)
+    return value.upper() if isinstance(value, str) else value
+
+
 def _account_code(value: Any) -> Any:
     value = _clean_text(value)
     if isinstance(value, str):
@@ -150,6 +155,8 @@ class PurchaseItem(BaseModel):
     quantity: Quantity
     unit_price: Annotated[Amount, Field(validation_alias=AliasChoices("unit_price", "price"))]
     account: AccountCode = DEFAULT_ITEM_ACCOUNT
+    # A tax code (db/tax.py), e.g. "PPN11"; its rate and account are looked up when it is posted.
+    tax: Annotated[Annotated[str, Field(max_length=16)] | None, BeforeValidator(_tax_code)] = None
 
 
 class Purchase(BaseModel):
@@ -211,7 +218,11 @@ class Purchase(BaseModel):
             "vendor": self.vendor,
             "currency": self.currency,
             "payment_account": self.payment_account,
-            "items": [[i.name, i.quantity, to_minor(i.unit_price, exp), i.account] for i in self.items],
+            # An item's tax code is added only when it has one, so keys stored before taxes still match.
+            "items": [
+                [i.name, i.quantity, to_minor(i.unit_price, exp), i.account, *([i.tax] if i.tax else [])]
+                for i in self.items
+            ],
         }
         raw = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()

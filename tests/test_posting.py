@@ -217,8 +217,10 @@ def test_after_a_rollback_the_next_purchase_posts_normally(
 def test_unbalanced_entries_from_python_roll_back_with_the_reason(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def off_by_a_cent(header: TransactionHeader, details: list[TransactionDetail]) -> list[JournalEntry]:
-        entries = balanced_entries(header, details)
+    def off_by_a_cent(
+        header: TransactionHeader, details: list[TransactionDetail], tax_accounts: dict[str, int]
+    ) -> list[JournalEntry]:
+        entries = balanced_entries(header, details, tax_accounts)
         entries[-1].credit -= 1
         check_balanced(header, entries)
         return entries
@@ -234,8 +236,10 @@ def test_unbalanced_entries_from_python_roll_back_with_the_reason(
 def test_postgresql_refuses_unbalanced_entries_even_if_python_lets_them_through(
     pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unbalanced(header: TransactionHeader, details: list[TransactionDetail]) -> list[JournalEntry]:
-        entries = balanced_entries(header, details)
+    def unbalanced(
+        header: TransactionHeader, details: list[TransactionDetail], tax_accounts: dict[str, int]
+    ) -> list[JournalEntry]:
+        entries = balanced_entries(header, details, tax_accounts)
         entries[-1].credit -= 1
         return entries
 

@@ -1,4 +1,5 @@
-"""Closed periods and the tamper-evident hash chain: `periods` (a month's state) and
+"""Tax codes, closed periods and the tamper-evident hash chain: `tax_codes`, and each item's tax
+(`transaction_details.tax_code`, `tax_amount`, `tax_included`); `periods` (a month's state) and
 `period_events` (who closed or reopened it, when, why), triggers refusing anything dated in a
 closed period or before the books' first period, and `chain_links`, backfilled for every
 transaction already recorded (see db/migrations/ledger_sql.py and db/chain.py).
@@ -28,6 +29,27 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     connection = op.get_bind()
+    op.create_table(
+        "tax_codes",
+        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("rate", sa.String(length=12), nullable=False),
+        sa.Column("account_id", _ID, nullable=False),
+        sa.Column("inclusive", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_tax_codes_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_tax_codes")),
+    )
+    # ALTER TABLE ADD COLUMN on both (on SQLite a table rebuild would drop the ledger's triggers).
+    op.add_column("transaction_details", sa.Column("tax_code", sa.String(length=16), nullable=True))
+    op.add_column(
+        "transaction_details", sa.Column("tax_amount", sa.BigInteger(), server_default="0", nullable=False)
+    )
+    op.add_column(
+        "transaction_details",
+        sa.Column("tax_included", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
     op.create_table(
         "periods",
         sa.Column("month", sa.String(length=7), nullable=False),
@@ -83,3 +105,11 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_period_events_month"), table_name="period_events")
     op.drop_table("period_events")
     op.drop_table("periods")
+    if op.get_bind().dialect.name == "sqlite":
+        for column in ("tax_included", "tax_amount", "tax_code"):
+            op.execute(f"ALTER TABLE transaction_details DROP COLUMN {column}")
+    else:
+        op.drop_column("transaction_details", "tax_included")
+        op.drop_column("transaction_details", "tax_amount")
+        op.drop_column("transaction_details", "tax_code")
+    op.drop_table("tax_codes")
