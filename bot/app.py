@@ -73,6 +73,7 @@ def create_app(
         max_document_bytes=settings.max_document_bytes,
         fetch_deadline=settings.document_fetch_seconds,
         max_future_days=settings.max_future_days,
+        base_currency=settings.base_currency,
         allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
         announce_hold=dt.timedelta(seconds=settings.announce_hold_seconds),
     )

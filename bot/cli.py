@@ -25,6 +25,7 @@ from bot.output import (
     ChainHeadOutput,
     PeriodOutput,
     PostedOutput,
+    RateOutput,
     TaxCodeOutput,
     TaxReportOutput,
     TransactionOutput,
@@ -43,7 +44,7 @@ from bot.text import (
     vendors_view,
 )
 from db import accounts as chart
-from db import chain, outbox, periods, tax, vendors
+from db import chain, outbox, periods, rates, tax, vendors
 from db.documents import (
     MAX_FILES,
     IncomingDocument,
@@ -60,7 +61,7 @@ from db.lifecycle import void
 from db.migrate import is_current, upgrade
 from db.posting import Origin, post_purchase
 from db.queries import header as find_header
-from db.reports import get_transaction, trial_balance, verify
+from db.reports import TrialBalance, get_transaction, trial_balance, verify
 from db.schemas import parse_purchase
 from db.session import make_engine, make_session_factory
 
@@ -79,6 +80,8 @@ period_app = typer.Typer(help="Accounting periods (months): close, reopen, list.
 chain_app = typer.Typer(help="The tamper-evident hash chain over every transaction.", no_args_is_help=True)
 app.add_typer(period_app, name="period")
 app.add_typer(chain_app, name="chain")
+rates_app = typer.Typer(help="Exchange rates into BASE_CURRENCY.", no_args_is_help=True)
+app.add_typer(rates_app, name="rates")
 tax_app = typer.Typer(help="Purchase taxes (VAT, GST, PPN): codes and the tax report.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 
@@ -239,6 +242,7 @@ def post(
             Origin(source="cli"),
             clock=settings.clock(),
             max_future_days=settings.max_future_days,
+            base_currency=settings.base_currency,
         )
     if as_json:
         typer.echo(dump(PostedOutput.model_validate(posted)))
@@ -385,12 +389,18 @@ def vendors_merge(
 def trial_balance_cmd(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Only this account code.")] = None,
+    base: Annotated[bool, typer.Option("--base", help="Every currency valued in BASE_CURRENCY.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Debits, credits and balance per account; the totals must be equal."""
     runtime: Runtime = ctx.obj
     with runtime.sessions.begin() as session:
-        tb = trial_balance(session, account)
+        if base:
+            tb = rates.base_trial_balance(session, runtime.settings.base_currency)
+            if account is not None:
+                tb = TrialBalance([r for r in tb.rows if r.code == account.upper()])
+        else:
+            tb = trial_balance(session, account)
     if as_json:
         typer.echo(dump(TrialBalanceOutput.of(tb)))
     else:
@@ -566,6 +576,36 @@ def chain_head(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo(dump(ChainHeadOutput.model_validate(latest)))
         return
     typer.echo(f"{latest.hash}  (link {latest.seq}, transaction {latest.transaction_id})")
+
+
+@rates_app.command("load")
+def rates_load(ctx: typer.Context, file: Path) -> None:
+    """Load exchange rates from a CSV file with the header date,currency,rate (BASE_CURRENCY units for one unit)."""
+    runtime: Runtime = ctx.obj
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"Cannot read {file}: {exc.strerror}") from None
+    parsed = rates.parse_rates(text)
+    with runtime.sessions.begin() as session:
+        count = rates.load_rates(session, parsed)
+    typer.echo(f"{count} rate{'s' if count != 1 else ''} loaded (into {runtime.settings.base_currency}).")
+
+
+@rates_app.command("list")
+def rates_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The exchange rates, by currency and date."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        listed = rates.list_rates(session)
+    if as_json:
+        typer.echo(dump([RateOutput.model_validate(r) for r in listed]))
+        return
+    if not listed:
+        typer.echo("No exchange rates; load some with `purchase-bot rates load FILE.csv`.")
+    base = runtime.settings.base_currency
+    for r in listed:
+        typer.echo(f"{r.date.isoformat()}  1 {r.currency} = {r.rate} {base}")
 
 
 @tax_app.command("load")

@@ -250,3 +250,11 @@ class TaxReportOutput(Output):
             net=from_minor(row.net, row.exponent),
             tax=from_minor(row.tax, row.exponent),
         )
+
+
+class RateOutput(Output):
+    """Read from a `db.rates.Rate`: base-currency units for one unit of `currency` from `date`."""
+
+    date: dt.date
+    currency: str
+    rate: Decimal

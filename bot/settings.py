@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     announce_hold_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     announce_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
     default_currency: str = DEFAULT_CURRENCY
+    # BASE_CURRENCY: the currency every posting is also valued in (db/rates.py); unset, DEFAULT_CURRENCY.
+    base_currency_setting: Annotated[str | None, Field(validation_alias="BASE_CURRENCY")] = None
     # The books' calendar: "today" and "this month" are the day and month in this IANA time zone.
     books_timezone: ZoneInfo = ZoneInfo("UTC")
     # APPROVAL_THRESHOLD: `"500"` -> {None: 500} (any currency); `"USD 500, EUR 450"` -> per currency.
@@ -86,9 +88,11 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @field_validator("default_currency")
+    @field_validator("default_currency", "base_currency_setting")
     @classmethod
-    def _currency(cls, value: str) -> str:
+    def _currency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if value.upper() not in known_currencies():
             raise ValueError("must be a three-letter ISO currency code such as USD")
         return value.upper()
@@ -118,6 +122,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"{currency!r} is not a currency code")
             out[currency.upper() or None] = parse_amount(amount)
         return out
+
+    @property
+    def base_currency(self) -> str:
+        return self.base_currency_setting or self.default_currency
 
     @property
     def max_document_bytes(self) -> int:

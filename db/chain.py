@@ -54,7 +54,10 @@ HEADER_FIELDS = (
     "decision_note",
     "voided_by",
     "void_reason",
+    "base_currency",
+    "rate",
 )
+ENTRY_FIELDS = ("account_id", "debit", "credit", "base_debit", "base_credit")
 DETAIL_FIELDS = (
     "line",
     "item",
@@ -79,17 +82,18 @@ def _plain(value: Any) -> Any:
 def canonical(
     header: dict[str, Any],
     details: Iterable[tuple[Any, ...]],
-    entries: Iterable[tuple[int, int, int]],
+    entries: Iterable[tuple[Any, ...]],
     documents: Iterable[str],
 ) -> str:
     """The SHA-256 (hex) of a transaction's canonical form: sorted-key JSON, ASCII only, of its
-    header fields, its items by line, its entries as sorted (account, debit, credit) and its
+    header fields, its items by line, its entries as sorted (account, debit, credit, base debit,
+    base credit) and its
     documents' sorted SHA-256s. Entries carry no IDs: the posting path inserts them without
     reading any back."""
     form = {
         "header": {name: _plain(header[name]) for name in HEADER_FIELDS},
         "items": sorted([_plain(v) for v in d] for d in details),
-        "entries": sorted([list(e) for e in entries]),
+        "entries": sorted([[-1 if v is None else v for v in e] for e in entries]),
         "documents": sorted(documents),
     }
     encoded = json.dumps(form, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -170,12 +174,14 @@ def content_hashes(session: Session, where: ColumnElement[bool]) -> dict[int, st
         )
     ):
         details[row[0]].append(tuple(row[1:]))
-    entries: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    entries: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     e = JournalEntry
-    for tx, account, debit, credit in session.execute(
-        select(e.transaction_id, e.account_id, e.debit, e.credit).where(e.transaction_id.in_(in_range))
+    for row in session.execute(
+        select(e.transaction_id, *(getattr(e, name) for name in ENTRY_FIELDS)).where(
+            e.transaction_id.in_(in_range)
+        )
     ):
-        entries[tx].append((account, debit, credit))
+        entries[row[0]].append(tuple(row[1:]))
     documents: dict[int, list[str]] = defaultdict(list)
     td = TransactionDocument
     for tx, sha in session.execute(

@@ -13,6 +13,7 @@ from db.clock import Clock
 from db.errors import AlreadyDecided, LedgerError, NotFound
 from db.models import JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.posting import Origin, Posted, balanced_entries, check_balanced
+from db.rates import convert_entries
 from db.tax import tax_codes
 
 MAX_REASON = 500
@@ -62,7 +63,9 @@ def approve(session: Session, transaction_id: int, *, by: str, clock: Clock) -> 
     tax_accounts = (
         {code: info.account_id for code, info in tax_codes(session, codes).items()} if codes else {}
     )
-    session.add_all(balanced_entries(header, details, tax_accounts))
+    entries = balanced_entries(header, details, tax_accounts)
+    convert_entries(header, entries)
+    session.add_all(entries)
     with periods.refusal(header.effective_date):
         session.flush()
     return Posted(header.id, header.status)
@@ -113,13 +116,22 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         created_by=origin.user,
         team_id=origin.team,
         channel_id=origin.channel,
+        base_currency=header.base_currency,
+        rate=header.rate,
     )
     session.add(reversal)
     with periods.refusal(day):
         session.flush()
     original = session.scalars(select(JournalEntry).where(JournalEntry.transaction_id == header.id)).all()
     entries = [
-        JournalEntry(transaction_id=reversal.id, account_id=e.account_id, debit=e.credit, credit=e.debit)
+        JournalEntry(
+            transaction_id=reversal.id,
+            account_id=e.account_id,
+            debit=e.credit,
+            credit=e.debit,
+            base_debit=e.base_credit,
+            base_credit=e.base_debit,
+        )
         for e in original
     ]
     check_balanced(reversal, entries)

@@ -119,6 +119,10 @@ class TransactionHeader(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     # Where it was recorded from, when that was a message (its permalink): the conversation behind it.
     source_link: Mapped[str | None] = mapped_column(String(300))
+    # In a currency other than the books' base currency: the base currency and the rate (base units
+    # for one unit, db/rates.py) its entries' base amounts were converted with.
+    base_currency: Mapped[str | None] = mapped_column(String(3))
+    rate: Mapped[str | None] = mapped_column(String(24))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     decided_by: Mapped[str | None] = mapped_column(String(64))
@@ -194,6 +198,9 @@ class JournalEntry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     debit: Mapped[int] = mapped_column(BigInteger, default=0)
     credit: Mapped[int] = mapped_column(BigInteger, default=0)
+    # In minor units of the header's base currency, when it has one (db/rates.py).
+    base_debit: Mapped[int | None] = mapped_column(BigInteger)
+    base_credit: Mapped[int | None] = mapped_column(BigInteger)
 
     header: Mapped[TransactionHeader] = relationship(back_populates="entries", lazy="raise")
     account: Mapped[Account] = relationship(lazy="raise")
@@ -334,3 +341,13 @@ class TaxCode(Base):
     rate: Mapped[str] = mapped_column(String(12))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     inclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ExchangeRate(Base):
+    """How many units of the base currency one unit of `currency` was worth from `date` on."""
+
+    __tablename__ = "exchange_rates"
+
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    rate: Mapped[str] = mapped_column(String(24))  # an exact decimal string

@@ -14,7 +14,7 @@ from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db import chain, periods, tax
+from db import chain, periods, rates, tax
 from db.accounts import accounts_by_code
 from db.clock import Clock
 from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
@@ -66,6 +66,7 @@ def post_purchase(
     clock: Clock | None = None,
     max_document_bytes: int = DEFAULT_MAX_BYTES,
     max_future_days: int | None = None,
+    base_currency: str | None = None,
 ) -> Posted:
     """Record `purchase`; with `pending` it waits for approval and has no journal entries yet.
 
@@ -75,7 +76,9 @@ def post_purchase(
     returns the first one's ID and writes nothing (no documents either); the same key with a
     different purchase raises `IdempotencyConflict`. With `max_future_days`, a date further
     than that ahead of `clock`'s today is an error on the date field; so is a date the database
-    refuses (in a closed period, or before the books' first period).
+    refuses (in a closed period, or before the books' first period). With `base_currency`, a
+    purchase in another currency stores the rate it was converted with and its base amounts
+    (db/rates.py); a missing rate is an error on the currency field.
     """
     if max_future_days is not None:
         too_far = periods.check_not_too_far(
@@ -95,6 +98,17 @@ def post_purchase(
         accounts = _resolve_accounts(purchase, accounts_by_code(session, _codes(purchase)))
     exp = purchase.exponent
     taxes = _resolve_taxes(session, purchase)
+    rate = None
+    if base_currency is not None and purchase.currency != base_currency:
+        rate = rates.rate_on(session, purchase.currency, purchase.date)
+        if rate is None:
+            raise InvalidPurchase(
+                [
+                    FieldError(
+                        ("currency",), rates.missing_rate(purchase.currency, base_currency, purchase.date)
+                    )
+                ]
+            )
     lines = []
     for item in purchase.items:
         subtotal = item.quantity * to_minor(item.unit_price, exp)
@@ -119,6 +133,8 @@ def post_purchase(
         team_id=origin.team,
         channel_id=origin.channel,
         source_link=origin.link,
+        base_currency=base_currency if rate is not None else None,
+        rate=str(rate) if rate is not None else None,
     )
     try:
         with periods.refusal(purchase.date):
@@ -157,6 +173,7 @@ def post_purchase(
     ]
     tax_accounts = {code: info.account_id for code, info in taxes.items()}
     entries = [] if pending else balanced_entries(header, details, tax_accounts)
+    rates.convert_entries(header, entries)
     _insert_rows(session, TransactionDetail, details)
     if entries:
         _insert_rows(session, JournalEntry, entries)
@@ -165,7 +182,7 @@ def post_purchase(
     content = chain.canonical(
         {name: getattr(header, name) for name in chain.HEADER_FIELDS},
         [tuple(getattr(d, name) for name in chain.DETAIL_FIELDS) for d in details],
-        [(e.account_id, e.debit, e.credit) for e in entries],
+        [tuple(getattr(e, name) for name in chain.ENTRY_FIELDS) for e in entries],
         [p.sha256 for p in prepared],
     )
     chain.known(session, header.id, content)

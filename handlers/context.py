@@ -48,6 +48,8 @@ class Deps:
     fetch_deadline: float = 8.0
     # MAX_FUTURE_DAYS: how far ahead of the books' today a purchase may be dated.
     max_future_days: int = 31
+    # BASE_CURRENCY: a purchase in another currency is valued in it too (db/rates.py); None: not at all.
+    base_currency: str | None = None
     allowed_users: tuple[str, ...] | None = None
     # How long the process that posted a purchase has to announce it before a sweep takes over.
     announce_hold: dt.timedelta = outbox.HOLD

@@ -117,6 +117,7 @@ def record(
                 clock=deps.clock,
                 max_document_bytes=deps.max_document_bytes,
                 max_future_days=deps.max_future_days,
+                base_currency=deps.base_currency,
             )
             if posted.written is not None:
                 receipt = Receipt.of_written(posted.written)

@@ -1,4 +1,5 @@
-"""Tax codes, closed periods and the tamper-evident hash chain: `tax_codes`, and each item's tax
+"""Tax codes, exchange rates (`exchange_rates`; a header's `base_currency` and `rate`, an entry's
+`base_debit` and `base_credit`), closed periods and the tamper-evident hash chain: `tax_codes`, and each item's tax
 (`transaction_details.tax_code`, `tax_amount`, `tax_included`); `periods` (a month's state) and
 `period_events` (who closed or reopened it, when, why), triggers refusing anything dated in a
 closed period or before the books' first period, and `chain_links`, backfilled for every
@@ -41,6 +42,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_tax_codes")),
     )
+    op.create_table(
+        "exchange_rates",
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rate", sa.String(length=24), nullable=False),
+        sa.PrimaryKeyConstraint("date", "currency", name=op.f("pk_exchange_rates")),
+    )
+    op.add_column("transaction_headers", sa.Column("base_currency", sa.String(length=3), nullable=True))
+    op.add_column("transaction_headers", sa.Column("rate", sa.String(length=24), nullable=True))
+    op.add_column("journal_entries", sa.Column("base_debit", sa.BigInteger(), nullable=True))
+    op.add_column("journal_entries", sa.Column("base_credit", sa.BigInteger(), nullable=True))
     # ALTER TABLE ADD COLUMN on both (on SQLite a table rebuild would drop the ledger's triggers).
     op.add_column("transaction_details", sa.Column("tax_code", sa.String(length=16), nullable=True))
     op.add_column(
@@ -113,3 +125,14 @@ def downgrade() -> None:
         op.drop_column("transaction_details", "tax_amount")
         op.drop_column("transaction_details", "tax_code")
     op.drop_table("tax_codes")
+    for table, column in (
+        ("journal_entries", "base_credit"),
+        ("journal_entries", "base_debit"),
+        ("transaction_headers", "rate"),
+        ("transaction_headers", "base_currency"),
+    ):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
+    op.drop_table("exchange_rates")
