@@ -393,6 +393,10 @@ def test_json_money_is_exact_in_each_currencys_own_decimals(tmp_path: Path, sqli
         "currency": "KWD",
         "items": [{"name": "Tea", "quantity": 3, "price": 1.125}],
     }
+    # Valued in the base currency (USD) too, so each needs a rate.
+    rates = tmp_path / "rates.csv"
+    rates.write_text("date,currency,rate\n2000-01-01,JPY,0.0067\n2000-01-01,KWD,3.25\n")
+    ok(run(tmp_path, "rates", "load", str(rates), url=sqlite_url))
     for purchase in (yen, dinar):
         ok(run(tmp_path, "post", write(tmp_path / "p.json", purchase), url=sqlite_url))
 

@@ -167,7 +167,7 @@ def test_a_small_chart_is_a_static_select_grouped_by_type(bot: Bot) -> None:
         assert element["type"] == "static_select"
         groups = {g["label"]["text"]: values(g["options"]) for g in element["option_groups"]}
         assert groups == {
-            "Assets": ["1000", "1010", "1100", "1500"],
+            "Assets": ["1000", "1010", "1100", "1400", "1500"],
             "Liabilities": ["2000", "2100"],
             "Equity": ["3000"],
             "Expenses": ["6100", "6200", "6300", "6400"],

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import create_app
 from bot.web import create_wsgi_app, database_health
+from db import rates
 from db.documents import DocumentInfo, read_document
 from db.models import Document, Status, TransactionDocument, TransactionHeader
 from db.session import make_session_factory
@@ -251,6 +252,8 @@ def test_receipt_required_above_the_limit_per_currency(bot: Bot) -> None:
     assert _counts(bot.engine)[0] == 0
     assert _posted_id(_submit(bot, [bot.fake.add_file(PDF, "r.pdf")])) > 0
     assert _posted_id(_submit(bot, [], "Snack: 1 Coffee @ 4.50")) > 0  # below the limit
+    with make_session_factory(bot.engine).begin() as session:  # valued in USD too: it needs a rate
+        rates.load_rates(session, rates.parse_rates("date,currency,rate\n2026-01-01,EUR,1.08\n"))
     view, view_id = bot.open_modal(SNACKS)
     euros = bot.submit(view, view_id, {"currency": "EUR", "documents": []})
     assert _posted_id(euros) > 0  # EUR 13.50 is under EUR 100
