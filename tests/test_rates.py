@@ -4,8 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from db import rates
 from db.errors import InvalidPurchase, LedgerError
@@ -134,3 +135,11 @@ def test_the_cli_loads_lists_and_values_in_the_base_currency(tmp_path: Path, sql
         "error: Currency: there is no EUR to USD exchange rate on or before 2026-10-20; "
         "load one with purchase-bot rates load FILE"
     )
+
+
+def test_a_recorded_rate_cannot_be_edited(engine: Engine) -> None:
+    _load(engine)
+    with make_session_factory(engine).begin() as session:
+        posted = post_purchase(session, make_purchase(currency="EUR"), base_currency="USD")
+    with pytest.raises(DBAPIError, match="cannot be edited"), engine.begin() as conn:
+        conn.execute(text("UPDATE transaction_headers SET rate = '2' WHERE id = :id"), {"id": posted.id})

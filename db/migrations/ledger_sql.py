@@ -508,17 +508,34 @@ CHAIN_GUARDS_SQLITE = [
 ]
 
 
+# A header's base currency and rate (db/rates.py) are recorded with it, like its other fields.
+_HEADER_FIXED_0006 = _HEADER_FIXED_0004 + ", base_currency, rate"
+GUARD_HEADER_0006_POSTGRESQL = GUARD_HEADER_0004_POSTGRESQL.replace(
+    _changed(_HEADER_FIXED_0004), _changed(_HEADER_FIXED_0006)
+)
+RATE_FIXED_SQLITE = (
+    "CREATE TRIGGER transaction_headers_rate_fixed BEFORE UPDATE OF base_currency, rate ON transaction_headers "
+    "BEGIN SELECT RAISE(ABORT, 'a recorded transaction cannot be edited; void it and post a new one'); END"
+)
+
+
 def install_periods_and_chain(dialect: str) -> list[str]:
     if dialect == "postgresql":
-        return [*PERIODS_POSTGRESQL, *CHAIN_POSTGRESQL, *CHAIN_GUARDS_POSTGRESQL]
+        return [
+            *PERIODS_POSTGRESQL,
+            *CHAIN_POSTGRESQL,
+            *CHAIN_GUARDS_POSTGRESQL,
+            GUARD_HEADER_0006_POSTGRESQL,
+        ]
     if dialect == "sqlite":
-        return [*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE]
+        return [*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE, RATE_FIXED_SQLITE]
     return []
 
 
 def uninstall_periods_and_chain(dialect: str) -> list[str]:
     if dialect == "postgresql":
         return [
+            GUARD_HEADER_0004_POSTGRESQL,
             "DROP TRIGGER IF EXISTS transaction_headers_open_period ON transaction_headers",
             *(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in _PERIOD_TABLES),
             "DROP FUNCTION IF EXISTS ledger_refuse_closed_period()",
@@ -526,5 +543,8 @@ def uninstall_periods_and_chain(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS ledger_record_append_only()",
         ]
     if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {s.split()[2]}" for s in (*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE)]
+        return [
+            f"DROP TRIGGER IF EXISTS {s.split()[2]}"
+            for s in (*PERIODS_SQLITE, *CHAIN_GUARDS_SQLITE, RATE_FIXED_SQLITE)
+        ]
     return []
