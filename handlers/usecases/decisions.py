@@ -106,6 +106,7 @@ def void(
     deps: Deps, client: WebClient, *, user: str, tx: int, reason: str, team: str | None, channel: str | None
 ) -> Change:
     """The requester or an approver may void; reversing entries and the void mark in one transaction."""
+    notes: list[str] = []  # where the reversal went, when the purchase is in a closed period
 
     def act(session: Session) -> str | None:
         h = header(session, tx)
@@ -114,7 +115,8 @@ def void(
         if h.created_by != user and not is_approver(deps, client, user):
             return refused(user, f"void of transaction {tx}", NOT_VOIDER)
         origin = Origin(source="slack", user=user, team=team, channel=channel)
-        lifecycle.void(session, tx, reason=reason, origin=origin, clock=deps.clock)
+        reversal = lifecycle.void(session, tx, reason=reason, origin=origin, clock=deps.clock)
+        notes[:] = [reversal.note] if reversal.note else []
         return None
 
     return _change(
@@ -125,6 +127,7 @@ def void(
         act,
         lambda audit: (
             f":wastebasket: Purchase #{tx} is void; reversing transaction #{audit.reversal_id} is posted."
+            + "".join(f" {note}" for note in notes)
         ),
     )
 
