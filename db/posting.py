@@ -71,6 +71,8 @@ def post_purchase(
     returns the first one's ID and writes nothing (no documents either); the same key with a
     different purchase raises `IdempotencyConflict`.
     """
+    if documents and clock is None:
+        raise ValueError("posting documents needs the books' clock (they are dated when attached)")
     prepared = prepare_documents(documents, max_bytes=max_document_bytes) if documents else []
     key = purchase.idempotency_key
     claim_key = key is not None and _claims_keys_in_query(session)
@@ -132,7 +134,8 @@ def post_purchase(
     if entries:
         _insert_rows(session, JournalEntry, entries)
     if prepared:
-        store_documents(session, header.id, prepared, by=origin.user, clock=clock or Clock())
+        assert clock is not None
+        store_documents(session, header.id, prepared, by=origin.user, clock=clock)
     by_id = {account.id: account for account in accounts.values()}
     return Posted(header.id, header.status, written=Written(header, details, entries, by_id))
 

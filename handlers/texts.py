@@ -20,6 +20,15 @@ REFUSED = "The ledger database refused the purchase, so nothing was saved. Pleas
 FAILED = "Something went wrong on our side, so nothing was saved. Press Post again, or tell your admin."
 
 
+def no_purchase(tx: int) -> str:
+    return f"There is no purchase #{tx}."
+
+
+def form_not_opened(error: str | None, again: str) -> str:
+    """A form Slack would not open (an expired trigger, Slack down): what to do instead."""
+    return f"The form could not open ({error}); please {again} again."
+
+
 def not_known_yet(seconds: float, what: str = "the purchase was saved") -> str:
     return (
         f":hourglass: The ledger database has not answered within {seconds:g} seconds, so it is not known yet "
@@ -58,6 +67,7 @@ LIFECYCLE_USAGE = (
     " (the person who recorded it, or an approver).\n"
     "• Purchases above the approval threshold wait for an approver's Approve or Reject in the team channel."
 )
+CHOOSE_FILES_AGAIN = "Choose your files again before pressing Post: a form cannot keep them."
 ATTACH_USAGE = "Say which purchase: `/purchase attach ID`, e.g. `/purchase attach 12`."
 VOID_USAGE = (
     "Say which purchase and why: `/purchase void ID reason...`, e.g. `/purchase void 12 typed twice`."

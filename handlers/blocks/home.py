@@ -11,7 +11,7 @@ from db.money import format_amount
 from db.queries import Page, Summary
 from db.reports import BalanceRow
 from handlers.blocks.browse import summary_line
-from handlers.blocks.common import context, escape, plain, section
+from handlers.blocks.common import context, escape, plain, section, sections
 from handlers.blocks.documents import Listed
 from handlers.blocks.lifecycle import approval_buttons
 
@@ -66,6 +66,8 @@ def home_view(
             )
     blocks += [
         DividerBlock(),
-        section(f"*Account balances for {month:%B %Y}*\n{balances_text(balances)}", "balances"),
+        section(f"*Account balances for {month:%B %Y}*", "balances"),
+        # A chart of any size: as many sections as the lines take, none cut short.
+        *sections(balances_text(balances)),
     ]
     return View(type="home", blocks=blocks[: View.blocks_max_length]).to_dict()

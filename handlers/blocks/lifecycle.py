@@ -85,7 +85,7 @@ def actions_for(audit: Audit) -> list[ActionsBlock]:
 
 def channel_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, Any]]]:
     """The team channel's message for a purchase, in its current state, with the buttons that apply."""
-    text, blocks = build_notification(receipt, audit.created_by or "unknown")
+    text, blocks = build_notification(receipt, audit.created_by)
     if audit.status != Status.POSTED or audit.decided_by:
         blocks.append(context(status_line(audit), "status").to_dict())
     actions = actions_for(audit)

@@ -275,15 +275,13 @@ def _vendor(vendor: str | None) -> InputBlock:
 
 def _documents(meta: ModalMeta) -> list[Block]:
     offered = meta.message_files[:MAX_DOCUMENTS]
-    element = FileInputElement(
-        action_id="value",
-        filetypes=list(DOCUMENT_TYPES),
-        max_files=max(1, MAX_DOCUMENTS - len(offered)),
-    )
-    label = "More receipts or invoices" if offered else "Receipts and invoices"
-    blocks: list[Block] = [
-        InputBlock(block_id="documents", label=plain(label), optional=True, element=element)
-    ]
+    blocks: list[Block] = []
+    if len(offered) < MAX_DOCUMENTS:  # the message's files may already be as many as a purchase takes
+        element = FileInputElement(
+            action_id="value", filetypes=list(DOCUMENT_TYPES), max_files=MAX_DOCUMENTS - len(offered)
+        )
+        label = "More receipts or invoices" if offered else "Receipts and invoices"
+        blocks.append(InputBlock(block_id="documents", label=plain(label), optional=True, element=element))
     lines = []
     if meta.message_link:
         lines.append(f"Recorded from <{meta.message_link}|a message>.")

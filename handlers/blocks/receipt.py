@@ -6,7 +6,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.views import View
 
-from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections
+from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections, who
 from handlers.blocks.documents import document_buttons, document_lines
 from handlers.receipt import Receipt
 
@@ -14,7 +14,7 @@ from handlers.receipt import Receipt
 def item_lines(receipt: Receipt) -> str:
     """One line an item: quantity, name, unit price, subtotal and account; empty without items."""
     return "\n".join(
-        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {i.account}"
+        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {escape(i.account)}"
         for i in receipt.items
     )
 
@@ -69,11 +69,9 @@ def build_result_view(receipt: Receipt, *, warning: str | None = None) -> dict[s
     return view.to_dict()
 
 
-def build_notification(receipt: Receipt, user: str) -> tuple[str, list[dict[str, Any]]]:
+def build_notification(receipt: Receipt, user: str | None) -> tuple[str, list[dict[str, Any]]]:
     """The team channel's message: fallback text and blocks."""
-    text = (
-        f"<@{user}> recorded purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
-    )
+    text = f"{who(user)} recorded purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
     return text, dicts([section(text), *_receipt_blocks(receipt)[1:]])
 
 

@@ -18,7 +18,15 @@ from handlers.listeners.browse import list_command, list_kind, show_command
 from handlers.listeners.documents import documents_subcommand
 from handlers.listeners.void import void_command
 from handlers.quick_entry import QuickEntryError, parse_quick_entry
-from handlers.texts import FORM_CANNOT_OPEN, LIFECYCLE_USAGE, LIST_USAGE, NOT_ALLOWED, USAGE, VOID_USAGE
+from handlers.texts import (
+    FORM_CANNOT_OPEN,
+    LIFECYCLE_USAGE,
+    LIST_USAGE,
+    NOT_ALLOWED,
+    USAGE,
+    VOID_USAGE,
+    form_not_opened,
+)
 from handlers.usecases.access import may_record, refused
 
 COMMAND = "/purchase"
@@ -121,4 +129,4 @@ def open_form(
     )
     opened = slack_api.open_view(client, trigger_id, view)
     if not opened.ok:
-        respond(text=f"The form could not open ({opened.error}); please {again}.", response_type="ephemeral")
+        respond(text=form_not_opened(opened.error, again), response_type="ephemeral")

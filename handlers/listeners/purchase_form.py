@@ -36,7 +36,7 @@ from handlers.blocks.receipt import build_receipt_message, build_result_view
 from handlers.context import Deps, deps_of
 from handlers.in_time import Screens, answer_in_time
 from handlers.listeners.documents import file_message
-from handlers.texts import FAILED, not_known_yet
+from handlers.texts import CHOOSE_FILES_AGAIN, FAILED, not_known_yet
 from handlers.usecases.recording import (
     DOCUMENTS,
     Outcome,
@@ -132,8 +132,11 @@ def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: 
     def shown(outcome: Outcome) -> dict[str, Any]:
         if outcome.receipt is not None:
             return build_result_view(outcome.receipt, warning=outcome.warning)
-        # Back to the form with everything the user typed, so pressing Post again retries.
+        # Back to the form with everything the user typed, so pressing Post again retries. A file
+        # input cannot be filled in again, so files chosen in it must be chosen again.
         notice = f":x: {_reason(outcome)}"
+        if any(f not in meta.message_files for f in files):
+            notice += f" {CHOOSE_FILES_AGAIN}"
         return _form(view, deps, values, meta, notice) if accounts_in(view) else build_failure_view(notice)
 
     def announce(outcome: Outcome) -> Outcome | None:
