@@ -57,7 +57,7 @@ def pay(session: Session, request: PaymentRequest, origin: Origin, *, clock: Clo
         replayed = _replay(session, request)
         if replayed is not None:
             return replayed
-    _check_payable(bill)
+    check_payable(bill)
     exp = bill.exponent
     owed = bill.total - bill.paid
     amount = _amount(request.amount, bill.currency, exp, owed, bill.id)
@@ -127,7 +127,8 @@ def pay(session: Session, request: PaymentRequest, origin: Origin, *, clock: Clo
     return Posted(header.id, header.status, written=Written(header, [], entries, accounts))
 
 
-def _check_payable(bill: TransactionHeader) -> None:
+def check_payable(bill: TransactionHeader) -> None:
+    """Raise `LedgerError` saying why `bill` cannot be paid now (not a bill, not posted, paid)."""
     if bill.pays_id is not None:
         raise LedgerError(f"Transaction {bill.id} is a payment (of bill {bill.pays_id}), not a bill")
     if bill.due_date is None:

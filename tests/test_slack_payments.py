@@ -1,0 +1,124 @@
+"""Paying bills over signed HTTP: the "Record payment" button and its form, `/purchase pay`,
+errors on the form's fields, double submissions, and PAYERS. Real Bolt app, real PostgreSQL."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import TransactionHeader
+from db.posting import Origin
+from db.session import make_session_factory
+from tests.helpers import item, make_purchase, post
+from tests.slack import requests as slack
+from tests.slack.harness import CHANNEL, Bot
+from tests.slack.requests import message_action
+
+pytestmark = [pytest.mark.postgres, pytest.mark.bot_settings(approvers="U201", payers="U201 U202")]
+
+
+def _bill(bot: Bot) -> int:
+    purchase = make_purchase(
+        vendor="Dell", items=[item("Laptop", 2, "150.00", "1500")], payment_account="2000"
+    )
+    return post(
+        make_session_factory(bot.engine), purchase, Origin(source="slack", user="U111", channel=CHANNEL)
+    ).id
+
+
+def _payments(bot: Bot, bill: int) -> list[int]:
+    with Session(bot.engine) as session:
+        return list(session.scalars(select(TransactionHeader.total).where(TransactionHeader.pays_id == bill)))
+
+
+def _paid(bot: Bot, bill: int) -> int:
+    with Session(bot.engine) as session:
+        return session.get_one(TransactionHeader, bill).paid
+
+
+def _click_pay(bot: Bot, bill: int, user: str = "U201") -> dict[str, Any]:
+    before = len(bot.fake.calls_to("views.open"))
+    reply = bot.interact(
+        message_action(bot.fake.response_url, "pay_bill", str(bill), user=user, block_id="pay")
+    )
+    assert reply.status == 200
+    assert reply.seconds < 3
+    view: dict[str, Any] = bot.fake.wait_for("views.open", before + 1)[-1].params["view"]
+    return view
+
+
+def test_record_payment_button_opens_the_form_and_pays_in_parts(bot: Bot) -> None:
+    bill = _bill(bot)
+    view = _click_pay(bot, bill)
+    assert view["callback_id"] == "pay_bill_form"
+    amount = next(b for b in view["blocks"] if b.get("block_id") == "amount")
+    assert amount["element"]["initial_value"] == "300.00"  # what is still open
+    options = next(b for b in view["blocks"] if b.get("block_id") == "from_account")["element"]["options"]
+    assert {o["value"] for o in options} >= {"1000", "1010"}
+    assert "2000" not in {o["value"] for o in options}  # only assets pay
+
+    reply = bot.interact(
+        slack.view_submission(view, "VPAY1", {"amount": "100", "from_account": "1010"}, user="U201")
+    )
+    body = reply.json()
+    assert body["response_action"] == "update", body
+    assert "Recorded payment" in body["view"]["blocks"][0]["text"]["text"]
+    assert "partly paid, USD 200.00 open" in body["view"]["blocks"][0]["text"]["text"]
+    # Submitted twice (a double click): paid once.
+    again = bot.interact(
+        slack.view_submission(view, "VPAY1", {"amount": "100", "from_account": "1010"}, user="U201")
+    )
+    assert "Already recorded as payment" in again.json()["view"]["blocks"][0]["text"]["text"]
+    assert _payments(bot, bill) == [10000]
+    # The clicked message shows the bill's new state.
+    updated = bot.fake.wait_for("chat.update")[-1].params
+    assert updated["ts"] == "1700000000.000100"
+    assert "partly paid" in str(updated["blocks"])
+
+
+def test_bad_fields_are_marked_on_the_form_and_nothing_is_saved(bot: Bot) -> None:
+    bill = _bill(bot)
+    view = _click_pay(bot, bill)
+    cases = {
+        "amount": ({"amount": "300.01", "from_account": "1010"}, "is more than bill"),
+        "date": ({"from_account": "1010", "date": "2026-11-01"}, "must not be before the bill's date"),
+    }
+    for n, (block, (typed, message)) in enumerate(cases.items()):
+        body = bot.interact(slack.view_submission(view, f"VBAD{n}", typed, user="U201")).json()
+        assert body["response_action"] == "errors", body
+        assert message in body["errors"][block]
+    body = bot.interact(
+        slack.view_submission(view, "VBAD9", {"amount": "0", "from_account": None}, user="U201")
+    ).json()
+    assert body["errors"] == {"from_account": "Choose the account the bill is paid from."}
+    assert _payments(bot, bill) == []
+
+
+def test_pay_command_pays_what_is_open_and_refuses_what_is_not_a_bill(bot: Bot) -> None:
+    bill = _bill(bot)
+    bot.command(f"pay {bill} 120.50 from bank", user="U202")
+    assert "partly paid, USD 179.50 open" in bot.fake.wait_for("response_url")[-1].params["text"]
+    bot.command(f"pay {bill} from 1000 on 2026-11-20", user="U202")
+    assert "paid, USD 0.00 open" in bot.fake.wait_for("response_url", 2)[-1].params["text"]
+    assert _paid(bot, bill) == 30000
+    bot.command(f"pay {bill} from 1000", user="U202")
+    assert f"Bill {bill} is already paid in full" in bot.fake.wait_for("response_url", 3)[-1].params["text"]
+    cash = post(make_session_factory(bot.engine), make_purchase(), Origin(source="slack", user="U111")).id
+    bot.command(f"pay {cash} from 1000", user="U202")
+    assert f"Transaction {cash} is not a bill" in bot.fake.wait_for("response_url", 4)[-1].params["text"]
+    bot.command("pay twelve", user="U202")
+    assert "Usage: `/purchase pay ID" in bot.fake.wait_for("response_url", 5)[-1].params["text"]
+
+
+def test_only_payers_may_pay(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    bill = _bill(bot)
+    bot.command(f"pay {bill} from 1000", user="U111")
+    assert "Only the bot's PAYERS" in bot.fake.wait_for("response_url")[-1].params["text"]
+    reply = bot.interact(
+        message_action(bot.fake.response_url, "pay_bill", str(bill), user="U111", block_id="pay")
+    )
+    assert reply.status == 200
+    assert "Only the bot's PAYERS" in bot.fake.wait_for("response_url", 2)[-1].params["text"]
+    assert _payments(bot, bill) == []
+    assert f"refused payment of bill {bill} for user U111" in caplog.text
