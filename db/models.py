@@ -280,3 +280,21 @@ class TransactionDocument(Base):
     name: Mapped[str] = mapped_column(String(255))
     attached_by: Mapped[str | None] = mapped_column(String(64))
     attached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notice(Base):
+    """A message the team gets once a day (the bills due notice), claimed like an outbox row.
+
+    The first process to claim `(kind, day)` holds it (`due_at` a lease ahead) and sends it; if it
+    dies first, its hold lapses and another process's sweep takes it over (db/outbox.py).
+    """
+
+    __tablename__ = "notices"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ref: Mapped[str | None] = mapped_column(String(64))

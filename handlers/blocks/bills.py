@@ -1,4 +1,5 @@
-"""Block Kit for bills: the "Record payment" button, the payment form and what a payment says."""
+"""Block Kit for bills: the "Record payment" button, the payment form, and the daily notice of
+bills due soon or overdue."""
 
 import datetime as dt
 import json
@@ -7,19 +8,25 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
+    Block,
     ButtonElement,
     DatePickerElement,
     InputBlock,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
-from handlers.blocks.common import escape, plain, section
+from db.bills import OpenBill
+from db.money import format_amount
+from handlers.blocks.common import context, dicts, escape, md, plain, section
 
 ACTION_PAY = "pay_bill"
 PAY_CALLBACK = "pay_bill_form"
+# Slack allows 50 blocks a message: the notice lists this many bills, then says how many more.
+NOTICE_MOST = 40
 # The form's blocks are named after the fields a payment's errors name (db.payments).
 AMOUNT_BLOCK, ACCOUNT_BLOCK, DATE_BLOCK = "amount", "from_account", "date"
 
@@ -127,3 +134,34 @@ def read_pay_modal(view: dict[str, Any]) -> PayForm:
         from_account=str(selected.get("value") or ""),
         date=date,
     )
+
+
+def when_due(bill: OpenBill) -> str:
+    if bill.days_overdue > 0:
+        return f"{bill.days_overdue} day{'s' * (bill.days_overdue != 1)} overdue"
+    if bill.days_overdue == 0:
+        return "due today"
+    return f"due in {-bill.days_overdue} day{'s' * (bill.days_overdue != -1)}"
+
+
+def bill_line(bill: OpenBill) -> str:
+    """`*#12* Dell, invoice INV-7: USD 200.00 open, due 2026-12-01 (3 days overdue)`."""
+    invoice = f", invoice {escape(bill.invoice_number)}" if bill.invoice_number else ""
+    amount = format_amount(bill.open, bill.exponent, bill.currency)
+    return (
+        f"*#{bill.id}* {escape(bill.vendor)}{invoice}: {amount} open, "
+        f"due {bill.due_date.isoformat()} ({when_due(bill)})"
+    )
+
+
+def due_notice(bills: list[OpenBill], *, within_days: int) -> tuple[str, list[dict[str, Any]]]:
+    """The daily message: bills overdue or due within `within_days`, each with "Record payment"."""
+    overdue = sum(1 for b in bills if b.days_overdue > 0)
+    text = f":spiral_calendar_pad: Bills to pay: {overdue} overdue, {len(bills) - overdue} due within {within_days} days"
+    blocks: list[Block] = [section(text, "due_notice")]
+    for bill in bills[:NOTICE_MOST]:
+        button = ButtonElement(action_id=ACTION_PAY, text=plain("Record payment"), value=str(bill.id))
+        blocks.append(SectionBlock(block_id=f"bill_{bill.id}", text=md(bill_line(bill)), accessory=button))
+    if len(bills) > NOTICE_MOST:
+        blocks.append(context(f"and {len(bills) - NOTICE_MOST} more: `purchase-bot bills` lists them all"))
+    return text, dicts(blocks)

@@ -1,5 +1,6 @@
 """Bills and payments: a bill's due date and invoice number, a payment's link to its bill, what a
-bill has paid (kept by triggers, never past its total), and vendors' payment terms.
+bill has paid (kept by triggers, never past its total), vendors' payment terms, and the daily
+notices (the bills due notice, claimed once a day across processes).
 
 Revision ID: 0005
 Revises: 0004
@@ -66,11 +67,23 @@ def upgrade() -> None:
     )
     for statement in ledger_sql.install_bills(dialect):
         op.execute(statement)
+    op.create_table(
+        "notices",
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.SmallInteger(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("message_ref", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("kind", "day", name=op.f("pk_notices")),
+    )
 
 
 def downgrade() -> None:
     connection = op.get_bind()
     dialect = connection.dialect.name
+    op.drop_table("notices")
     for statement in ledger_sql.uninstall_bills(dialect):
         op.execute(statement)
     op.drop_index("uq_transaction_headers_vendor_invoice", table_name="transaction_headers")
