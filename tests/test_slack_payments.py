@@ -122,3 +122,29 @@ def test_only_payers_may_pay(bot: Bot, caplog: pytest.LogCaptureFixture) -> None
     assert "Only the bot's PAYERS" in bot.fake.wait_for("response_url", 2)[-1].params["text"]
     assert _payments(bot, bill) == []
     assert f"refused payment of bill {bill} for user U111" in caplog.text
+
+
+def test_app_home_shows_bills_due_within_a_week_and_overdue(bot: Bot) -> None:
+    factory = make_session_factory(bot.engine)
+    due = {"overdue": "2026-11-19", "week": "2026-11-27", "later": "2026-11-28"}
+    ids = {
+        name: post(
+            factory,
+            make_purchase(
+                vendor=f"Vendor {name}",
+                date="2026-11-01",
+                due_date=day,
+                items=[item("Thing", 1, "10.00", "6100")],
+                payment_account="2000",
+            ),
+        ).id
+        for name, day in due.items()
+    }
+    assert bot.home_opened("U201").status == 200
+    home = bot.published_home("U201", "Bills to pay")
+    blocks = {b.get("block_id"): b for b in home["blocks"]}
+    assert f"bill_{ids['overdue']}" in blocks
+    assert "1 day overdue" in blocks[f"bill_{ids['overdue']}"]["text"]["text"]
+    assert "due in 7 days" in blocks[f"bill_{ids['week']}"]["text"]["text"]
+    assert f"bill_{ids['later']}" not in blocks
+    assert blocks[f"bill_{ids['week']}"]["accessory"]["action_id"] == "pay_bill"

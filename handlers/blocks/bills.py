@@ -154,14 +154,18 @@ def bill_line(bill: OpenBill) -> str:
     )
 
 
+def bill_section(bill: OpenBill) -> SectionBlock:
+    """One open bill, with its "Record payment" button beside it."""
+    button = ButtonElement(action_id=ACTION_PAY, text=plain("Record payment"), value=str(bill.id))
+    return SectionBlock(block_id=f"bill_{bill.id}", text=md(bill_line(bill)), accessory=button)
+
+
 def due_notice(bills: list[OpenBill], *, within_days: int) -> tuple[str, list[dict[str, Any]]]:
     """The daily message: bills overdue or due within `within_days`, each with "Record payment"."""
     overdue = sum(1 for b in bills if b.days_overdue > 0)
     text = f":spiral_calendar_pad: Bills to pay: {overdue} overdue, {len(bills) - overdue} due within {within_days} days"
     blocks: list[Block] = [section(text, "due_notice")]
-    for bill in bills[:NOTICE_MOST]:
-        button = ButtonElement(action_id=ACTION_PAY, text=plain("Record payment"), value=str(bill.id))
-        blocks.append(SectionBlock(block_id=f"bill_{bill.id}", text=md(bill_line(bill)), accessory=button))
+    blocks += [bill_section(bill) for bill in bills[:NOTICE_MOST]]
     if len(bills) > NOTICE_MOST:
         blocks.append(context(f"and {len(bills) - NOTICE_MOST} more: `purchase-bot bills` lists them all"))
     return text, dicts(blocks)
