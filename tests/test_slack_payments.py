@@ -1,6 +1,7 @@
 """Paying bills over signed HTTP: the "Record payment" button and its form, `/purchase pay`,
 errors on the form's fields, double submissions, and PAYERS. Real Bolt app, real PostgreSQL."""
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from db.posting import Origin
 from db.session import make_session_factory
 from tests.helpers import item, make_purchase, post
 from tests.slack import requests as slack
-from tests.slack.harness import CHANNEL, Bot
+from tests.slack.harness import ARTICLE, CHANNEL, Bot
 from tests.slack.requests import message_action
 
 pytestmark = [pytest.mark.postgres, pytest.mark.bot_settings(approvers="U201", payers="U201 U202")]
@@ -148,3 +149,58 @@ def test_app_home_shows_bills_due_within_a_week_and_overdue(bot: Bot) -> None:
     assert "due in 7 days" in blocks[f"bill_{ids['week']}"]["text"]["text"]
     assert f"bill_{ids['later']}" not in blocks
     assert blocks[f"bill_{ids['week']}"]["accessory"]["action_id"] == "pay_bill"
+
+
+def _blocks(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["block_id"]: b for b in view["blocks"] if "block_id" in b}
+
+
+def _choose_paid_from(
+    bot: Bot, view: dict[str, Any], view_id: str, code: str, typed: dict[str, Any]
+) -> dict[str, Any]:
+    """Choose "Paid from" (it dispatches at once); the form Slack shows after the bot redraws it."""
+    before = len(bot.fake.calls_to("views.update"))
+    payload = slack.block_action(view, view_id, "value", code, {**typed, "payment_account": code})
+    payload["actions"][0].update(
+        block_id="payment_account", type="static_select", selected_option={"value": code}
+    )
+    assert bot.interact(payload).status == 200
+    redrawn: dict[str, Any] = bot.fake.wait_for("views.update", before + 1)[-1].params["view"]
+    return redrawn
+
+
+def test_the_form_shows_a_bills_fields_for_a_payable_and_records_the_bill(bot: Bot) -> None:
+    typed = {
+        "description": "Laptops",
+        "vendor": "Dell",
+        **{k: v for k, v in ARTICLE.items() if k.startswith("item_0")},
+    }
+    typed["item_0_account"] = "1500"
+    view, view_id = bot.open_modal()
+    assert "due_date" not in _blocks(view)
+    assert _blocks(view)["payment_account"]["dispatch_action"] is True
+    view = _choose_paid_from(bot, view, view_id, "2000", typed)
+    assert {"due_date", "invoice_number"} <= set(_blocks(view))
+    assert "due_date" not in _blocks(_choose_paid_from(bot, view, view_id, "1000", typed))
+
+    early = bot.submit(view, view_id, {**typed, "payment_account": "2000", "due_date": "2026-11-01"}).json()
+    assert early["response_action"] == "errors"
+    assert early["errors"] == {"due_date": "Must not be before the bill's date, 2026-11-20."}
+    body = bot.submit(
+        view,
+        view_id,
+        {**typed, "payment_account": "2000", "due_date": "2026-12-31", "invoice_number": "INV-9"},
+    ).json()
+    assert body["response_action"] == "update", body
+    text = json.dumps(body["view"])
+    assert "Due 2026-12-31, invoice INV-9: open, USD 8,000,000.00 open" in text
+    assert "pay_bill" in text  # Record payment, on the receipt
+    second, second_id = bot.open_modal()
+    second = _choose_paid_from(bot, second, second_id, "2000", typed)
+    again = bot.submit(
+        second, second_id, {**typed, "payment_account": "2000", "invoice_number": "INV-9"}
+    ).json()
+    assert again["response_action"] == "errors"
+    assert "INV-9 from Dell is already recorded as transaction" in again["errors"]["invoice_number"]
+    nobody = bot.submit(second, second_id, {**typed, "vendor": None, "payment_account": "2000"}).json()
+    assert nobody["errors"]["vendor"].startswith("Is required for a bill")
