@@ -32,11 +32,13 @@ class BillState(enum.StrEnum):
 
 def bill_state(header: TransactionHeader) -> BillState | None:
     """Open, partly paid or paid, from its payments; None for a transaction that is not a bill."""
-    if header.due_date is None:
-        return None
-    if header.paid == 0:
+    return None if header.due_date is None else state_of(header.total, header.paid)
+
+
+def state_of(total: int, paid: int) -> BillState:
+    if paid == 0:
         return BillState.OPEN
-    return BillState.PAID if header.paid >= header.total else BillState.PARTLY_PAID
+    return BillState.PAID if paid >= total else BillState.PARTLY_PAID
 
 
 def is_payable(account: Account) -> bool:

@@ -204,3 +204,26 @@ def test_the_form_shows_a_bills_fields_for_a_payable_and_records_the_bill(bot: B
     assert "INV-9 from Dell is already recorded as transaction" in again["errors"]["invoice_number"]
     nobody = bot.submit(second, second_id, {**typed, "vendor": None, "payment_account": "2000"}).json()
     assert nobody["errors"]["vendor"].startswith("Is required for a bill")
+
+
+def test_show_and_list_show_a_bills_state_and_voiding_a_payment_reopens_it(bot: Bot) -> None:
+    bill = _bill(bot)
+    bot.command(f"pay {bill} 100 from 1010", user="U201")
+    paid = bot.fake.wait_for("response_url")[-1].params["text"]
+    payment = int(paid.split("payment #")[1].split()[0])
+    bot.command(f"show {bill}", user="U201")
+    shown = json.dumps(bot.fake.wait_for("response_url", 2)[-1].params["blocks"])
+    assert "Due 2026-12-20: partly paid, USD 200.00 open" in shown
+    assert "pay_bill" in shown
+    bot.command("list", user="U111")
+    listed = json.dumps(bot.fake.wait_for("response_url", 3)[-1].params["blocks"])
+    assert "bill due 2026-12-20, partly paid" in listed
+
+    bot.command(f"void {bill} wrong vendor", user="U201")
+    refused = bot.fake.wait_for("response_url", 4)[-1].params["text"]
+    assert f"Bill {bill} has payments ({payment}); void them first" in refused
+    bot.command(f"void {payment} bounced", user="U201")
+    assert "is void" in bot.fake.wait_for("response_url", 5)[-1].params["text"]
+    assert _paid(bot, bill) == 0
+    bot.command(f"show {bill}", user="U201")
+    assert "open, USD 300.00 open" in json.dumps(bot.fake.wait_for("response_url", 6)[-1].params["blocks"])
