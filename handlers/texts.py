@@ -50,7 +50,8 @@ USAGE = (
     "• `/purchase` opens the form.\n"
     "• `/purchase Office equipment: 2 Laptop @ 4000000, 4 Monitor @ 500000 from Bank` opens it filled in:"
     " a description, a colon, then items as `quantity name @ unit price` separated by commas,"
-    " and optionally `at <vendor>` and `from <payment account>`.\n"
+    " and optionally `at <vendor>` and `from <payment account>`;"
+    " or, bought on account (a bill), `on account from <vendor> [due YYYY-MM-DD]`.\n"
     "• *Record as purchase* in a message's ⋯ menu opens the form filled in from that message, with its files.\n"
     "• `/purchase help` shows this."
 )
