@@ -22,7 +22,7 @@ from db.accounts import accounts_by_code
 from db.clock import Clock
 from db.errors import FieldError, IdempotencyConflict, InvalidPayment, LedgerError
 from db.lifecycle import lock_header
-from db.models import AccountType, JournalEntry, Status, TransactionHeader
+from db.models import Account, AccountType, JournalEntry, Status, TransactionHeader
 from db.money import format_amount, to_minor
 from db.posting import Origin, Posted, Written, check_balanced
 from db.schemas import parse_amount
@@ -122,7 +122,7 @@ def pay(session: Session, request: PaymentRequest, origin: Origin, *, clock: Clo
     check_balanced(header, entries)
     session.add_all(entries)
     session.flush()
-    payable = session.get(type(account), bill.payment_account_id)
+    payable = session.get(Account, bill.payment_account_id)
     accounts = {account.id: account} | ({payable.id: payable} if payable is not None else {})
     return Posted(header.id, header.status, written=Written(header, [], entries, accounts))
 

@@ -4,7 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -305,13 +305,3 @@ def test_approving_a_pending_bill_makes_it_payable(factory: sessionmaker[Session
         approve(session, b, by="U9", clock=SetClock())
     paying(factory, b, "1")
     assert bill_state(header(factory, b)) == BillState.PARTLY_PAID
-
-
-def test_the_raw_check_is_named(pg_engine: Engine) -> None:
-    with pg_engine.connect() as connection:
-        names = connection.execute(
-            text(
-                "SELECT conname FROM pg_constraint WHERE conname = 'ck_transaction_headers_paid_within_total'"
-            )
-        ).all()
-    assert len(names) == 1
