@@ -73,6 +73,8 @@ def create_app(
         max_document_bytes=settings.max_document_bytes,
         fetch_deadline=settings.document_fetch_seconds,
         allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
+        payers=tuple(settings.payers) if settings.payers else None,
+        bills_due_notice_days=settings.bills_due_notice_days,
         announce_hold=dt.timedelta(seconds=settings.announce_hold_seconds),
     )
     handlers.register(app, deps)

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # How long a submission waits for its files to download from Slack before refusing them.
     document_fetch_seconds: Annotated[float, Field(gt=0, le=60)] = 8.0
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
+    # Who may record payments of bills (users and/or user groups); unset: the approvers.
+    payers: Annotated[list[str] | None, NoDecode] = None
+    # The daily notice lists bills due within this many days (and those overdue).
+    bills_due_notice_days: Annotated[int, Field(ge=0, le=90)] = 3
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -91,12 +95,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a three-letter ISO currency code such as USD")
         return value.upper()
 
-    @field_validator("approvers", "purchase_allowed_users", mode="before")
+    @field_validator("approvers", "purchase_allowed_users", "payers", mode="before")
     @classmethod
     def _ids(cls, value: object) -> object:
         return _split_ids(value)
 
-    @field_validator("approvers", "purchase_allowed_users")
+    @field_validator("approvers", "purchase_allowed_users", "payers")
     @classmethod
     def _check_ids(cls, value: list[str] | None) -> list[str] | None:
         for item in value or []:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.accounts import accounts_by_code
+from db.bills import bill_terms
 from db.clock import Clock
 from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
 from db.errors import FieldError, IdempotencyConflict, InvalidPurchase, Unbalanced
@@ -85,6 +86,7 @@ def post_purchase(
         accounts = _resolve_accounts(purchase, accounts_by_code(session, _codes(purchase)))
     exp = purchase.exponent
     vendor = find_or_create(session, purchase.vendor) if purchase.vendor else None
+    terms = bill_terms(session, purchase, accounts[purchase.payment_account], vendor)
     header = TransactionHeader(
         effective_date=purchase.date,
         description=purchase.description,
@@ -102,6 +104,8 @@ def post_purchase(
         team_id=origin.team,
         channel_id=origin.channel,
         source_link=origin.link,
+        due_date=terms.due_date,
+        invoice_number=terms.invoice_number,
     )
     if key is None or claim_key:
         # No key, or (PostgreSQL) a key this transaction holds until it ends: nothing to recover from.

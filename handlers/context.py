@@ -47,6 +47,9 @@ class Deps:
     max_document_bytes: int = 10_000_000
     fetch_deadline: float = 8.0
     allowed_users: tuple[str, ...] | None = None
+    # PAYERS (None: the approvers) may record payments of bills; BILLS_DUE_NOTICE_DAYS ahead are listed daily.
+    payers: tuple[str, ...] | None = None
+    bills_due_notice_days: int = 3
     # How long the process that posted a purchase has to announce it before a sweep takes over.
     announce_hold: dt.timedelta = outbox.HOLD
     groups: GroupCache = field(default_factory=GroupCache)

@@ -120,6 +120,8 @@ def test_sqlite_default_end_to_end(tmp_path: Path) -> None:
         "exponent": 2,
         "reverses_id": None,
         "source_link": None,
+        "bill": None,
+        "pays_id": None,
         "items": [
             {
                 "line": 1,

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from db.errors import FieldError, InvalidPurchase
 from db.posting import Origin
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 def register(app: Any) -> None:
     app.action(ACTION_ADD)(add_item)
     app.action(ACTION_REMOVE)(remove_item)
+    app.action({"block_id": "payment_account", "action_id": "value"})(payment_account_chosen)
     app.view_submission(CALLBACK_ID)(submit_purchase)
 
 
@@ -100,6 +102,26 @@ def remove_item(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
     index = meta.rows.index(row)
     del meta.rows[index], values.items[index]
     _redraw(client, view, deps_of(context), values, meta)
+
+
+def payment_account_chosen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """A "Paid from" choice: a payable one shows a bill's due date and invoice number, another hides them."""
+    ack()
+    view = body["view"]
+    values, meta = read_form(view)
+    deps = deps_of(context)
+    accounts = accounts_in(view)
+    if not any(a.type for a in accounts if a.code == values.payment_account):
+        # A type-ahead's choice does not say its type; the chart (cached) does.
+        try:
+            types = {a.code: a for a in deps.chart.get()}
+        except DBAPIError:
+            types = {}
+        accounts = [types.get(a.code, a) for a in accounts]
+    view_out = build_purchase_modal(
+        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=deps.clock.today()
+    )
+    slack_api.update_view(client, view["id"], view_out, view.get("hash"))
 
 
 def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
