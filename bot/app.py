@@ -75,6 +75,8 @@ def create_app(
         max_future_days=settings.max_future_days,
         base_currency=settings.base_currency,
         allowed_users=tuple(settings.purchase_allowed_users) if settings.purchase_allowed_users else None,
+        payers=tuple(settings.payers) if settings.payers else None,
+        bills_due_notice_days=settings.bills_due_notice_days,
         announce_hold=dt.timedelta(seconds=settings.announce_hold_seconds),
     )
     handlers.register(app, deps)

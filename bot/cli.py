@@ -20,12 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.output import (
     AccountOutput,
+    AgingRowOutput,
     AnnouncementOutput,
     AttachedDocumentOutput,
+    BillsOutput,
     ChainHeadOutput,
+    OpenBillOutput,
+    PaymentOutput,
     PeriodOutput,
     PostedOutput,
     RateOutput,
+    StatementOutput,
     TaxCodeOutput,
     TaxReportOutput,
     TransactionOutput,
@@ -37,14 +42,16 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.text import (
     accounts_view,
     announcements_view,
+    bills_view,
     console,
     documents_view,
+    statement_view,
     transaction_view,
     trial_balance_view,
     vendors_view,
 )
 from db import accounts as chart
-from db import chain, outbox, periods, rates, tax, vendors
+from db import bills, chain, outbox, periods, rates, tax, vendors
 from db.documents import (
     MAX_FILES,
     IncomingDocument,
@@ -59,6 +66,7 @@ from db.errors import LedgerError, NotFound
 from db.export import FORMATS, export_beancount, export_csv
 from db.lifecycle import void
 from db.migrate import is_current, upgrade
+from db.payments import PaymentRequest, pay
 from db.posting import Origin, post_purchase
 from db.queries import header as find_header
 from db.reports import TrialBalance, get_transaction, trial_balance, verify
@@ -383,6 +391,94 @@ def vendors_merge(
         vendor = vendors.merge_vendors(session, source, into)
         name = vendor.name
     typer.echo(f"Vendor {src_name!r} is merged into {name!r}.")
+
+
+@vendors_app.command("terms")
+def vendors_terms(
+    ctx: typer.Context,
+    name: str,
+    days: Annotated[int, typer.Argument(help="Its bills are due this many days after their date.")],
+) -> None:
+    """Set a vendor's payment terms (net DAYS; net 30 unless set)."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        vendor = bills.set_terms(session, name, days).name
+    typer.echo(f"Bills from {vendor!r} are due {days} days after their date unless given a due date.")
+
+
+@vendors_app.command("show")
+def vendors_show(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """A vendor's statement: its bills and payments, and what is owed."""
+    runtime: Runtime = ctx.obj
+    with runtime.sessions.begin() as session:
+        statement = bills.vendor_statement(session, name)
+    if as_json:
+        typer.echo(dump(StatementOutput.of(statement)))
+    else:
+        console().print(statement_view(statement))
+
+
+@app.command("pay")
+def pay_cmd(
+    ctx: typer.Context,
+    bill_id: Annotated[int, typer.Argument(metavar="ID", help="The bill to pay.")],
+    from_account: Annotated[
+        str, typer.Option("--from", help="The asset account paid from (a code, e.g. 1010 Bank).")
+    ],
+    amount: Annotated[str | None, typer.Option(help="How much; default what is still open.")] = None,
+    date: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today in BOOKS_TIMEZONE.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pay a bill, in full or in part, from an asset account."""
+    runtime: Runtime = ctx.obj
+    request = PaymentRequest(bill_id, from_account, amount, _date_option("--date", date))
+    with runtime.sessions.begin() as session:
+        posted = pay(session, request, Origin(source="cli"), clock=runtime.settings.clock())
+    with runtime.sessions.begin() as session:
+        payment = get_transaction(session, posted.id)
+        bill = get_transaction(session, bill_id)
+    if as_json:
+        typer.echo(dump(PaymentOutput.of(payment, bill, replayed=posted.replayed)))
+        return
+    typer.echo(f"Payment {payment.id} recorded.")
+    console().print(transaction_view(payment))
+    console().print(transaction_view(bill))
+
+
+@app.command("bills")
+def bills_cmd(
+    ctx: typer.Context,
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor's bills.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today in BOOKS_TIMEZONE.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What is owed: open bills with their aging (not yet due, 1-30, 31-60, 61-90, over 90 days overdue)."""
+    runtime: Runtime = ctx.obj
+    day = _date_option("--as-of", as_of) or runtime.settings.clock().today()
+    with runtime.sessions.begin() as session:
+        open_bills = bills.open_bills(session, as_of=day, vendor=vendor)
+    rows = bills.aging(open_bills)
+    if as_json:
+        typer.echo(
+            dump(
+                BillsOutput(
+                    as_of=day,
+                    bills=[OpenBillOutput.of(b) for b in open_bills],
+                    aging=[AgingRowOutput.of(r) for r in rows],
+                )
+            )
+        )
+    else:
+        console().print(bills_view(day, open_bills, rows))
+
+
+def _date_option(option: str, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{option} must be a date like 2026-11-23, not {value!r}") from None
 
 
 @app.command("trial-balance")

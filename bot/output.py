@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_json
 
+from db.bills import AgingRow, BillState, OpenBill, Statement, bill_state
 from db.documents import DocumentInfo
 from db.models import AccountType, Announcement, Status, TransactionHeader
 from db.money import from_minor
@@ -84,6 +85,8 @@ class TransactionOutput(Output):
     exponent: int
     reverses_id: int | None
     source_link: str | None  # the message it was recorded from
+    bill: "BillOutput | None"  # set for a bill (bought on account)
+    pays_id: int | None  # set for a payment: the bill it pays
     items: list[ItemOutput]
     entries: list[EntryOutput]
     documents: list[DocumentOutput]
@@ -102,6 +105,8 @@ class TransactionOutput(Output):
             exponent=exp,
             reverses_id=header.reverses_id,
             source_link=header.source_link,
+            bill=BillOutput.of(header),
+            pays_id=header.pays_id,
             items=[
                 ItemOutput(
                     line=d.line,
@@ -258,3 +263,145 @@ class RateOutput(Output):
     date: dt.date
     currency: str
     rate: Decimal
+
+
+class BillOutput(Output):
+    """A bill's terms and what is left of it, beside the transaction it is."""
+
+    due_date: dt.date
+    invoice_number: str | None
+    state: BillState
+    paid: Decimal
+    open: Decimal
+
+    @classmethod
+    def of(cls, header: TransactionHeader) -> "BillOutput | None":
+        state = bill_state(header)
+        if state is None or header.due_date is None:
+            return None
+        exp = header.exponent
+        return cls(
+            due_date=header.due_date,
+            invoice_number=header.invoice_number,
+            state=state,
+            paid=from_minor(header.paid, exp),
+            open=from_minor(header.total - header.paid, exp),
+        )
+
+
+class PaymentOutput(Output):
+    """What `pay --json` prints: the payment and the bill as it now stands."""
+
+    id: int
+    replayed: bool
+    bill_id: int
+    amount: Decimal
+    currency: str
+    bill_state: BillState
+    bill_open: Decimal
+
+    @classmethod
+    def of(cls, payment: TransactionHeader, bill: TransactionHeader, *, replayed: bool) -> "PaymentOutput":
+        exp = bill.exponent
+        return cls(
+            id=payment.id,
+            replayed=replayed,
+            bill_id=bill.id,
+            amount=from_minor(payment.total, exp),
+            currency=bill.currency,
+            bill_state=bill_state(bill) or BillState.OPEN,
+            bill_open=from_minor(bill.total - bill.paid, exp),
+        )
+
+
+class OpenBillOutput(Output):
+    id: int
+    vendor: str
+    invoice_number: str | None
+    date: dt.date
+    due_date: dt.date
+    currency: str
+    total: Decimal
+    open: Decimal
+    days_overdue: int
+    bucket: str
+
+    @classmethod
+    def of(cls, bill: OpenBill) -> "OpenBillOutput":
+        return cls(
+            id=bill.id,
+            vendor=bill.vendor,
+            invoice_number=bill.invoice_number,
+            date=bill.date,
+            due_date=bill.due_date,
+            currency=bill.currency,
+            total=from_minor(bill.total, bill.exponent),
+            open=from_minor(bill.open, bill.exponent),
+            days_overdue=max(bill.days_overdue, 0),
+            bucket=bill.bucket,
+        )
+
+
+class AgingRowOutput(Output):
+    vendor: str
+    currency: str
+    buckets: dict[str, Decimal]  # "not yet due", "1-30", "31-60", "61-90", "over 90"
+    total: Decimal
+
+    @classmethod
+    def of(cls, row: AgingRow) -> "AgingRowOutput":
+        return cls(
+            vendor=row.vendor,
+            currency=row.currency,
+            buckets={k: from_minor(v, row.exponent) for k, v in row.buckets.items()},
+            total=from_minor(row.total, row.exponent),
+        )
+
+
+class BillsOutput(Output):
+    """What `bills --json` prints: the open bills as of a day, and their aging per vendor and currency."""
+
+    as_of: dt.date
+    bills: list[OpenBillOutput]
+    aging: list[AgingRowOutput]
+
+
+class StatementLineOutput(Output):
+    id: int
+    date: dt.date
+    kind: Literal["bill", "payment"]
+    description: str
+    status: Status
+    currency: str
+    amount: Decimal  # what it adds to the balance owed (a payment is negative)
+    pays_id: int | None
+
+
+class StatementOutput(Output):
+    """What `vendors show --json` prints."""
+
+    vendor: str
+    terms_days: int
+    lines: list[StatementLineOutput]
+    balances: dict[str, Decimal]  # by currency: what is owed
+
+    @classmethod
+    def of(cls, statement: Statement) -> "StatementOutput":
+        return cls(
+            vendor=statement.vendor,
+            terms_days=statement.terms_days,
+            lines=[
+                StatementLineOutput(
+                    id=x.id,
+                    date=x.date,
+                    kind="payment" if x.kind == "payment" else "bill",
+                    description=x.description,
+                    status=x.status,
+                    currency=x.currency,
+                    amount=from_minor(x.amount, x.exponent),
+                    pays_id=x.pays_id,
+                )
+                for x in statement.lines
+            ],
+            balances={c: from_minor(owed, exp) for c, (exp, owed) in statement.balances().items()},
+        )

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     purchase_allowed_users: Annotated[list[str] | None, NoDecode] = None
     # How far ahead of the books' today a purchase may be dated, in days.
     max_future_days: Annotated[int, Field(ge=0, le=3660)] = 31
+    # Who may record payments of bills (users and/or user groups); unset: the approvers.
+    payers: Annotated[list[str] | None, NoDecode] = None
+    # The daily notice lists bills due within this many days (and those overdue).
+    bills_due_notice_days: Annotated[int, Field(ge=0, le=90)] = 3
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -97,12 +101,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a three-letter ISO currency code such as USD")
         return value.upper()
 
-    @field_validator("approvers", "purchase_allowed_users", mode="before")
+    @field_validator("approvers", "purchase_allowed_users", "payers", mode="before")
     @classmethod
     def _ids(cls, value: object) -> object:
         return _split_ids(value)
 
-    @field_validator("approvers", "purchase_allowed_users")
+    @field_validator("approvers", "purchase_allowed_users", "payers")
     @classmethod
     def _check_ids(cls, value: list[str] | None) -> list[str] | None:
         for item in value or []:

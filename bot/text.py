@@ -8,6 +8,7 @@ from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 
+from db.bills import BUCKETS, AgingRow, OpenBill, Statement, bill_state
 from db.documents import DocumentInfo, format_size
 from db.models import Account, Announcement, TransactionHeader
 from db.money import format_amount, from_minor
@@ -62,6 +63,10 @@ def transaction_view(header: TransactionHeader, documents: Sequence[DocumentInfo
     ]
     if header.reverses_id:
         facts.append(f"  Reverses transaction {header.reverses_id}")
+    if header.due_date is not None:
+        facts.append(bill_line(header))
+    if header.pays_id is not None:
+        facts.append(f"  Pays bill {header.pays_id}")
     if header.void_reason:
         facts.append(f"  Voided by {header.voided_by}: {header.void_reason}")
     parts: list[RenderableType] = ["\n".join(facts)]
@@ -164,3 +169,60 @@ def announcements_view(rows: Sequence[Announcement]) -> RenderableType:
         state = "given up" if r.given_up_at else f"next try {r.due_at:%Y-%m-%d %H:%M:%S} UTC"
         table.add_row(f"#{r.transaction_id}", state, str(r.attempts), r.last_error or "")
     return table
+
+
+def bill_line(header: TransactionHeader) -> str:
+    """`  Bill INV-7, due 2026-12-20: partly paid, USD 50.00 open`."""
+    invoice = f" {header.invoice_number}" if header.invoice_number else ""
+    due = header.due_date.isoformat() if header.due_date else ""
+    open_amount = format_amount(header.total - header.paid, header.exponent, header.currency)
+    return f"  Bill{invoice}, due {due}: {bill_state(header)}, {open_amount} open"
+
+
+def bills_view(as_of: dt.date, bills: Sequence[OpenBill], rows: Sequence[AgingRow]) -> RenderableType:
+    if not bills:
+        return f"No open bills as of {as_of.isoformat()}."
+    listing = _table(
+        "ID", "Vendor", "Invoice", "Date", "Due", ">Days overdue", ">Open", "Currency", title="Open bills"
+    )
+    for b in bills:
+        listing.add_row(
+            str(b.id),
+            b.vendor,
+            b.invoice_number or "",
+            b.date.isoformat(),
+            b.due_date.isoformat(),
+            str(max(b.days_overdue, 0)),
+            _major(b.open, b.exponent),
+            b.currency,
+        )
+    aged = _table(
+        "Vendor", "Currency", *(f">{name}" for name in BUCKETS), ">Total", title=f"Aging as of {as_of}"
+    )
+    for r in rows:
+        aged.add_row(
+            r.vendor,
+            r.currency,
+            *(_major(r.buckets[name], r.exponent) for name in BUCKETS),
+            _major(r.total, r.exponent),
+        )
+    return Group(listing, "", aged)
+
+
+def statement_view(statement: Statement) -> RenderableType:
+    head = f"{statement.vendor}: net {statement.terms_days}"
+    if not statement.lines:
+        return f"{head}\nNo bills or payments."
+    table = _table("Date", "ID", "Kind", "Description", "Status", ">Amount", "Currency")
+    for x in statement.lines:
+        table.add_row(
+            x.date.isoformat(),
+            str(x.id),
+            x.kind,
+            x.description,
+            x.status.value,
+            _major(x.amount, x.exponent),
+            x.currency,
+        )
+    owed = ", ".join(format_amount(v, exp, c) for c, (exp, v) in statement.balances().items())
+    return Group(head, table, f"Owed: {owed}")

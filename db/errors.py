@@ -78,3 +78,7 @@ class AlreadyDecided(LedgerError):
 
 class Unbalanced(LedgerError):
     pass
+
+
+class InvalidPayment(InvalidPurchase):
+    """A payment with fields that are wrong (`amount`, `from_account`, `date`); nothing was saved."""

@@ -43,6 +43,7 @@ CSV_COLUMNS = (
     "channel_id",
     "created_at",
     "documents",  # the names of the transaction's documents, separated by "; "
+    "bill_id",  # a bill's own ID, or the bill a payment pays
 )
 
 _ROOTS = {
@@ -121,10 +122,16 @@ def export_csv(
                 _text(h.channel_id or ""),
                 h.created_at.isoformat() if h.created_at else "",
                 _text("; ".join(d.name for d in documents[h.id])),
+                _bill_id(h) or "",
             ]
         )
         count += 1
     return count
+
+
+def _bill_id(header: TransactionHeader) -> int | None:
+    """The bill a transaction belongs to: itself if it is one, the bill it pays if it is a payment."""
+    return header.pays_id or (header.id if header.due_date is not None else None)
 
 
 def beancount_account(account: Account) -> str:
@@ -179,6 +186,7 @@ def export_beancount(
     transaction's documents are written under `documents_dir`/<ID>/ and each gets a `document`
     directive on the payment account, linked to its transaction (`^tx-<ID>`); the paths are
     relative to `documents_relative_to` (where the ledger file will be) if given, else absolute.
+    A bill and its payments share the link `^bill-<bill ID>`.
     Returns the number of transactions written.
     """
     lines = list(_lines(session, date_from, date_to))
@@ -202,6 +210,8 @@ def export_beancount(
         payee = f"{_string(h.vendor)} " if h.vendor else ""
         tag = " #voided" if h.status == Status.VOIDED else (" #void" if h.reverses_id else "")
         link = f" ^tx-{h.id}" if h.id in attached else ""
+        bill = _bill_id(h)
+        link += f" ^bill-{bill}" if bill is not None else ""
         out.write(f"{h.effective_date.isoformat()} * {payee}{_string(h.description)}{tag}{link}\n")
         out.write(f"  txid: {h.id}\n")
         out.write(f"  status: {_string(h.status.value)}\n")

@@ -101,6 +101,15 @@ def void(session: Session, transaction_id: int, *, reason: str, origin: Origin, 
         raise LedgerError(
             f"Transaction {header.id} is itself the void of {header.reverses_id} and cannot be voided"
         )
+    if header.paid > 0:
+        payments = session.scalars(
+            select(TransactionHeader.id)
+            .where(TransactionHeader.pays_id == header.id, TransactionHeader.status == Status.POSTED)
+            .order_by(TransactionHeader.id)
+        ).all()
+        raise LedgerError(
+            f"Bill {header.id} has payments ({', '.join(map(str, payments))}); void them first, then the bill"
+        )
     day = periods.first_open_day(session, clock.today())
     reversal = TransactionHeader(
         effective_date=day,

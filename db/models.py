@@ -84,6 +84,8 @@ class Vendor(Base):
     name: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(Text, unique=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    # Days after a bill's date that it is due (`net 30` when None): db/bills.py.
+    payment_terms_days: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -94,6 +96,16 @@ class TransactionHeader(Base):
         CheckConstraint("exponent BETWEEN 0 AND 4", name="exponent_range"),
         CheckConstraint("(idempotency_key IS NULL) = (request_hash IS NULL)", name="key_has_hash"),
         CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
+        CheckConstraint("paid >= 0 AND paid <= total", name="paid_within_total"),
+        # An invoice number once per vendor among live bills (a voided bill frees its number).
+        Index(
+            "uq_transaction_headers_vendor_invoice",
+            "vendor_id",
+            "invoice_number",
+            unique=True,
+            postgresql_where=text("invoice_number IS NOT NULL AND status IN ('pending', 'posted')"),
+            sqlite_where=text("invoice_number IS NOT NULL AND status IN ('pending', 'posted')"),
+        ),
         Index("ix_transaction_headers_effective_date", "effective_date"),
         Index("ix_transaction_headers_created_by_created_at", "created_by", "created_at"),
         Index("ix_transaction_headers_status", "status"),
@@ -119,6 +131,13 @@ class TransactionHeader(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     # Where it was recorded from, when that was a message (its permalink): the conversation behind it.
     source_link: Mapped[str | None] = mapped_column(String(300))
+    # A bill (bought on account, db/bills.py) has a due date; a payment (db/payments.py) names the
+    # bill it pays. `paid` is the sum of a bill's live payments, kept by the database's triggers
+    # (migration 0005) and never past `total`.
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    pays_id: Mapped[int | None] = mapped_column(ForeignKey("transaction_headers.id"), index=True)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # In a currency other than the books' base currency: the base currency and the rate (base units
     # for one unit, db/rates.py) its entries' base amounts were converted with.
     base_currency: Mapped[str | None] = mapped_column(String(3))
@@ -351,3 +370,21 @@ class ExchangeRate(Base):
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     rate: Mapped[str] = mapped_column(String(24))  # an exact decimal string
+
+
+class Notice(Base):
+    """A message the team gets once a day (the bills due notice), claimed like an outbox row.
+
+    The first process to claim `(kind, day)` holds it (`due_at` a lease ahead) and sends it; if it
+    dies first, its hold lapses and another process's sweep takes it over (db/outbox.py).
+    """
+
+    __tablename__ = "notices"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ref: Mapped[str | None] = mapped_column(String(64))

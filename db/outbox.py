@@ -12,11 +12,13 @@ These functions take a session and never commit; the caller owns the transaction
 import datetime as dt
 
 from sqlalchemy import ColumnElement, and_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.clock import Clock
 from db.errors import LedgerError
-from db.models import Announcement
+from db.models import Announcement, Notice
 
 HOLD = dt.timedelta(seconds=60)
 RETRY_FIRST = dt.timedelta(seconds=30)
@@ -141,3 +143,39 @@ def resend(session: Session, transaction_ids: list[int] | None = None, *, clock:
         row.given_up_at, row.attempts, row.due_at = None, 0, clock.now()
     session.flush()
     return [row.transaction_id for row in rows]
+
+
+# Daily notices (the bills due notice) are held the same way: the first process to claim a day's
+# notice sends it; if it dies first, its hold lapses and the next sweep of any process takes it.
+
+
+def claim_daily(
+    session: Session, kind: str, day: dt.date, *, clock: Clock, hold: dt.timedelta = HOLD
+) -> bool:
+    """Hold `kind`'s notice of `day` if it is not sent and nobody holds it; True when this caller now does.
+
+    One statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE): two processes claiming at once queue
+    on the row, and the second finds it held (PostgreSQL re-checks the WHERE on the row the first
+    wrote; SQLite writes one transaction at a time).
+    """
+    now = clock.now()
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(Notice).values(kind=kind, day=day, due_at=now + hold, attempts=1)
+    claim = statement.on_conflict_do_update(
+        index_elements=[Notice.kind, Notice.day],
+        set_={"due_at": now + hold, "attempts": Notice.attempts + 1},
+        where=and_(Notice.sent_at.is_(None), Notice.due_at <= now, Notice.attempts < ATTEMPTS),
+    ).returning(Notice.kind)
+    return session.execute(claim, execution_options={"synchronize_session": False}).first() is not None
+
+
+def daily_sent(
+    session: Session, kind: str, day: dt.date, channel: str | None, message_ref: str | None, *, clock: Clock
+) -> None:
+    """The day's notice went out (or there was nothing to say: `channel` None)."""
+    session.execute(
+        update(Notice)
+        .where(Notice.kind == kind, Notice.day == day)
+        .values(sent_at=clock.now(), channel_id=channel, message_ref=message_ref),
+        execution_options={"synchronize_session": False},
+    )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from db import chain, periods, rates, tax
 from db.accounts import accounts_by_code
+from db.bills import bill_terms
 from db.clock import Clock
 from db.documents import DEFAULT_MAX_BYTES, IncomingDocument, prepare_documents, store_documents
 from db.errors import FieldError, IdempotencyConflict, InvalidPurchase, Unbalanced
@@ -80,6 +81,8 @@ def post_purchase(
     purchase in another currency stores the rate it was converted with and its base amounts
     (db/rates.py); a missing rate is an error on the currency field.
     """
+    if documents and clock is None:
+        raise ValueError("posting documents needs the books' clock (they are dated when attached)")
     if max_future_days is not None:
         too_far = periods.check_not_too_far(
             purchase.date, clock=clock or Clock(), max_future_days=max_future_days
@@ -116,6 +119,7 @@ def post_purchase(
         amount = tax.split(subtotal, code.rate, inclusive=code.inclusive) if code else 0
         lines.append((subtotal, amount, code.inclusive if code else False))
     vendor = find_or_create(session, purchase.vendor) if purchase.vendor else None
+    terms = bill_terms(session, purchase, accounts[purchase.payment_account], vendor)
     header = TransactionHeader(
         effective_date=purchase.date,
         description=purchase.description,
@@ -135,6 +139,8 @@ def post_purchase(
         source_link=origin.link,
         base_currency=base_currency if rate is not None else None,
         rate=str(rate) if rate is not None else None,
+        due_date=terms.due_date,
+        invoice_number=terms.invoice_number,
     )
     try:
         with periods.refusal(purchase.date):
@@ -178,7 +184,8 @@ def post_purchase(
     if entries:
         _insert_rows(session, JournalEntry, entries)
     if prepared:
-        store_documents(session, header.id, prepared, by=origin.user, clock=clock or Clock())
+        assert clock is not None
+        store_documents(session, header.id, prepared, by=origin.user, clock=clock)
     content = chain.canonical(
         {name: getattr(header, name) for name in chain.HEADER_FIELDS},
         [tuple(getattr(d, name) for name in chain.DETAIL_FIELDS) for d in details],

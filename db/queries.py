@@ -29,6 +29,9 @@ class Summary:
     status: Status
     created_by: str | None
     created_at: dt.datetime | None
+    # A bill's due date, and what its payments have paid so far.
+    due_date: dt.date | None = None
+    paid: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def list_purchases(session: Session, f: Filter, *, offset: int = 0, limit: int =
             h.status,
             h.created_by,
             h.created_at,
+            h.due_date,
+            h.paid,
         )
         .outerjoin(Vendor, Vendor.id == h.vendor_id)
         .where(*conds)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, select, union_all
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from db import chain
 from db.documents import verify_documents
@@ -159,7 +159,7 @@ def verify(session: Session, *, since: int | None = None, head: str | None = Non
         (posted & (debit != h.total), "is posted but its journal entries do not add up to its total"),
         (~posted & (sums.c.tx.is_not(None)), "is not posted but has journal entries"),
         (
-            h.reverses_id.is_(None) & (func.coalesce(items.c.subtotal, 0) != h.total),
+            h.reverses_id.is_(None) & h.pays_id.is_(None) & (func.coalesce(items.c.subtotal, 0) != h.total),
             "items do not add up to its total",
         ),
     ]
@@ -177,7 +177,54 @@ def verify(session: Session, *, since: int | None = None, head: str | None = Non
         + [Problem(tx, message) for tx, message in chained]
         + verify_balances(session)
         + check_documents(session)
+        + verify_bills(session)
     )
+
+
+def verify_bills(session: Session) -> list[Problem]:
+    """No bill overpaid, each bill's kept `paid` equal to its live payments, and each payable
+    account's balance (per currency) equal to what its posted bills still owe."""
+    payment = aliased(TransactionHeader)
+    h = TransactionHeader
+    live = (
+        select(payment.pays_id, func.sum(payment.total).label("sum"))
+        .where(payment.pays_id.is_not(None), payment.status == Status.POSTED)
+        .group_by(payment.pays_id)
+        .subquery()
+    )
+    paid = func.coalesce(live.c.sum, 0)
+    problems = [
+        Problem(bill_id, message)
+        for bill_id, message in session.execute(
+            union_all(
+                select(h.id, literal("is paid more than its total").label("message"))
+                .outerjoin(live, live.c.pays_id == h.id)
+                .where(paid > h.total),
+                select(h.id, literal("has a paid amount that differs from its payments").label("message"))
+                .outerjoin(live, live.c.pays_id == h.id)
+                .where(h.paid != paid),
+            ).order_by("id")
+        )
+    ]
+    owed = (
+        select(h.payment_account_id, h.currency, func.sum(h.total - h.paid))
+        .where(h.due_date.is_not(None), h.status == Status.POSTED)
+        .group_by(h.payment_account_id, h.currency)
+    )
+    balances = {(r.code, r.currency): r.balance for r in trial_balance(session).rows}
+    codes = {i: c for i, c in session.execute(select(Account.id, Account.code))}
+    for account_id, currency, amount in session.execute(owed):
+        code = codes.get(account_id, str(account_id))
+        balance = balances.get((code, currency), 0)
+        if balance != int(amount):
+            problems.append(
+                Problem(
+                    None,
+                    f"balance in {currency} ({balance}) differs from what its open bills owe ({int(amount)})",
+                    account=code,
+                )
+            )
+    return problems
 
 
 def check_documents(session: Session) -> list[Problem]:
@@ -249,4 +296,5 @@ __all__ = [
     "trial_balance",
     "verify",
     "verify_balances",
+    "verify_bills",
 ]

@@ -173,6 +173,11 @@ class Purchase(BaseModel):
     items: Annotated[list[PurchaseItem], Field(min_length=1, max_length=MAX_ITEMS)]
     payment_account: AccountCode = DEFAULT_PAYMENT_ACCOUNT
     total_amount: Amount | None = None
+    # Bills only (a payable payment account, db/bills.py): when it is due, the vendor's number for it.
+    due_date: dt.date | None = None
+    invoice_number: Annotated[
+        Annotated[str, Field(max_length=64)] | None, BeforeValidator(_optional_text)
+    ] = None
     idempotency_key: Annotated[
         Annotated[str, Field(max_length=200)] | None, BeforeValidator(_optional_text)
     ] = None
@@ -190,6 +195,10 @@ class Purchase(BaseModel):
                         f"is {self.total_amount:,} but the items add up to {self.items_total:,}",
                     )
                 ]
+            )
+        if self.due_date is not None and self.due_date < self.date:
+            raise InvalidPurchase(
+                [FieldError(("due_date",), f"must not be before the bill's date, {self.date.isoformat()}")]
             )
         if self.items_total > MAX_AMOUNT:
             raise InvalidPurchase(
@@ -224,6 +233,11 @@ class Purchase(BaseModel):
                 for i in self.items
             ],
         }
+        # Only when given, so the digests of purchases recorded before bills existed stay the same.
+        if self.due_date is not None:
+            canonical["due_date"] = self.due_date.isoformat()
+        if self.invoice_number is not None:
+            canonical["invoice_number"] = self.invoice_number
         raw = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -51,6 +51,9 @@ class Deps:
     # BASE_CURRENCY: a purchase in another currency is valued in it too (db/rates.py); None: not at all.
     base_currency: str | None = None
     allowed_users: tuple[str, ...] | None = None
+    # PAYERS (None: the approvers) may record payments of bills; BILLS_DUE_NOTICE_DAYS ahead are listed daily.
+    payers: tuple[str, ...] | None = None
+    bills_due_notice_days: int = 3
     # How long the process that posted a purchase has to announce it before a sweep takes over.
     announce_hold: dt.timedelta = outbox.HOLD
     groups: GroupCache = field(default_factory=GroupCache)

@@ -78,9 +78,10 @@ def answer_in_time(
             outcome = future.result(timeout=deps.db_deadline)
         except FutureTimeout:
             late.show(screens.unknown, None)
-            future.add_done_callback(lambda done: deps.slack_pool.submit(late.finish, done))
+            future.add_done_callback(lambda done: deps.slack_pool.submit(_logged, late.finish, done))
             return
         except Exception as exc:
+            log.exception("a submission failed after it was acknowledged")
             late.show(screens.failed(exc), None)
             return
         late.deliver(outcome)
@@ -95,6 +96,14 @@ def answer_in_time(
         return
     ack(response_action="update", view=screens.shown(outcome))
     late.follow_up(outcome)
+
+
+def _logged(fn: Callable[["Future[T]"], None], future: "Future[T]") -> None:
+    """Run a late follow-up on the Slack pool; nobody reads that pool's futures, so log here."""
+    try:
+        fn(future)
+    except Exception:
+        log.exception("a late follow-up failed")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 After the items, `from <payment account>` and `at <vendor>` may follow, in either order."""
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
@@ -16,6 +17,11 @@ _ITEM = re.compile(
 _FROM = re.compile(r"\s+from\s+(?P<account>[^,@]+?)\s*$", re.IGNORECASE)
 # A vendor may hold commas ("Dell, Inc.") but no `@` (that is an item) and no ` from ` (that is the account).
 _AT = re.compile(r"\s+at\s+(?P<vendor>(?:(?!\s+from\s)[^@])+?)\s*$", re.IGNORECASE)
+# A bill: bought on account (from a vendor), optionally with its due date.
+_ON_ACCOUNT = re.compile(
+    r"\s+on\s+account(?:\s+(?:from|at)\s+(?P<vendor>(?:(?!\s+due\s)[^@])+?))?(?:\s+due\s+(?P<due>\S+))?\s*$",
+    re.IGNORECASE,
+)
 _SPLIT = re.compile(r"(?<=\d)\s*[,;]\s+(?=\S)|\s*;\s*")
 
 
@@ -52,7 +58,14 @@ def parse_quick_entry(text: str, accounts: Sequence[AccountOption]) -> FormValue
         raise QuickEntryError(
             "Start with a description and a colon, then the items, e.g. `Snacks: 3 Coffee @ 4.50`"
         )
+    bill = _ON_ACCOUNT.search(rest)
+    due = None
+    if bill:
+        rest = rest[: bill.start()]
+        due = _due(bill["due"]) if bill["due"] else None
     payment, vendor, rest = _payment_and_vendor(rest, accounts)
+    if bill:
+        payment, vendor = _payable(accounts), (bill["vendor"] or "").strip() or vendor
     items = []
     for part in _split_items(rest):
         match = _ITEM.match(part)
@@ -67,7 +80,25 @@ def parse_quick_entry(text: str, accounts: Sequence[AccountOption]) -> FormValue
         raise QuickEntryError(
             f"That is {len(items)} items; one purchase here takes at most {MAX_MODAL_ITEMS}"
         )
-    return FormValues(description=description.strip(), vendor=vendor, payment_account=payment, items=items)
+    return FormValues(
+        description=description.strip(), vendor=vendor, payment_account=payment, due_date=due, items=items
+    )
+
+
+def _due(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise QuickEntryError(f"`{escape(text)}` is not a due date; write it as `due 2026-12-31`") from None
+
+
+def _payable(accounts: Sequence[AccountOption]) -> str:
+    """The account a bill is owed on: Accounts Payable, else the chart's first liability."""
+    liabilities = [a for a in accounts if a.type == "liability"]
+    named = [a for a in liabilities if a.name.casefold() == "accounts payable"]
+    if not (named or liabilities):
+        raise QuickEntryError("The chart of accounts has no payable (liability) account to buy on account")
+    return (named or liabilities)[0].code
 
 
 def _payment_and_vendor(rest: str, accounts: Sequence[AccountOption]) -> tuple[str | None, str | None, str]:

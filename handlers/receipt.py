@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from db.bills import BillState, bill_state
 from db.documents import DocumentInfo
 from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
 from db.money import format_amount, from_minor
@@ -43,6 +44,11 @@ class Receipt:
     documents: tuple[DocumentInfo, ...] = ()
     # The permalink of the message it was recorded from, if any.
     source_link: str | None = None
+    # A bill's terms and state ("Due 2026-12-20, invoice INV-7: partly paid, USD 50.00 open"), and
+    # whether a payment can be recorded now; a payment's bill.
+    bill: str | None = None
+    payable: bool = False
+    pays_id: int | None = None
 
     @classmethod
     def of(cls, header: TransactionHeader, *, replayed: bool = False) -> "Receipt":
@@ -94,7 +100,21 @@ class Receipt:
             created_by=header.created_by,
             replayed=replayed,
             source_link=header.source_link,
+            bill=bill_text(header),
+            payable=header.status == Status.POSTED
+            and bill_state(header) in (BillState.OPEN, BillState.PARTLY_PAID),
+            pays_id=header.pays_id,
         )
+
+
+def bill_text(header: TransactionHeader) -> str | None:
+    """A bill's due date, invoice number and state, or None for a transaction that is not a bill."""
+    state = bill_state(header)
+    if state is None or header.due_date is None:
+        return None
+    invoice = f", invoice {header.invoice_number}" if header.invoice_number else ""
+    still = format_amount(header.total - header.paid, header.exponent, header.currency)
+    return f"Due {header.due_date.isoformat()}{invoice}: {state.value}, {still} open"
 
 
 @dataclass(frozen=True)

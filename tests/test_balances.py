@@ -33,6 +33,7 @@ def purchase(n: int, *, currency: str = "USD", payer: str = "1000", key: str | N
             "date": "2026-11-20",
             "currency": currency,
             "payment_account": payer,
+            "vendor": "Card Co" if payer == "2100" else None,  # on account: a bill, which names its vendor
             "idempotency_key": key,
             "items": [
                 {"name": "A", "quantity": n % 3 + 1, "unit_price": price, "account": ACCOUNTS[n % 5]},

@@ -265,7 +265,10 @@ def test_worst_cases_are_really_worst() -> None:
     ]
     assert sum(len(g["options"]) for g in groups) == 100
     from_message = VIEWS["modal_from_message"]
-    assert len(from_message["blocks"]) == 99  # the notice, the header fields, 15 items, the documents
+    # The notice, the header fields, 15 items and the message's files; its ten files fill a purchase's
+    # documents, so the form offers no file input for more.
+    assert len(from_message["blocks"]) == 98
+    assert "documents" not in {b.get("block_id") for b in from_message["blocks"]}
     assert len(from_message["private_metadata"]) <= 3000
     carried = ModalMeta.load(from_message["private_metadata"]).message_files
     assert [f.id for f in carried] == [f.id for f in MESSAGE_FILES]
@@ -311,3 +314,12 @@ def test_type_ahead_answers_are_valid_options() -> None:
             parsed = Option(**option.to_dict())
             parsed.validate_json()
             assert len(parsed.value or "") <= 150
+
+
+def test_home_shows_every_account_balance_of_a_big_chart() -> None:
+    """60 accounts' balances take more than one section's text: every line is shown, none cut."""
+    view = home_view(recent=[], awaiting=None, balances=_balances(60), month=dt.date(2026, 11, 1))
+    text = "\n".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
+    assert all(f"`{1000 + i}`" in text for i in range(60))
+    assert all(line.endswith(")") for line in text.split("\n") if line.startswith("`"))
+    View(**view).validate_json()

@@ -1,6 +1,7 @@
 """Exports: the Beancount file passes bean-check with the trial balance's balances; CSV adds up too."""
 
 import csv
+import datetime as dt
 import io
 import os
 import subprocess
@@ -19,6 +20,7 @@ from db.export import beancount_account, export_beancount, export_csv
 from db.lifecycle import approve, reject, void
 from db.models import Account
 from db.money import from_minor
+from db.payments import PaymentRequest, pay
 from db.posting import Origin
 from db.reports import trial_balance
 from db.session import make_session_factory
@@ -73,6 +75,9 @@ def _books(engine: Engine) -> dict[str, int]:
         )
         approve(session, ids["approved"], by="U201", clock=CLOCK)
         reject(session, ids["rejected"], by="U201", reason="no", clock=CLOCK)
+        # The laptops were bought on account (a bill); part of it is paid.
+        request = PaymentRequest(ids["laptops"], "1010", "1000.00", dt.date(2026, 11, 5))
+        ids["payment"] = pay(session, request, SLACK, clock=CLOCK).id
     return ids
 
 
@@ -85,11 +90,12 @@ def _tb(engine: Engine) -> dict[tuple[str, str], Decimal]:
 
 
 def test_beancount_export_passes_bean_check_with_the_trial_balance(engine: Engine, tmp_path: Path) -> None:
-    _books(engine)
+    ids = _books(engine)
     ledger = tmp_path / "books.beancount"
     with make_session_factory(engine).begin() as session, ledger.open("w", encoding="utf-8") as out:
         written = export_beancount(session, out)
-    assert written == 7  # five posted purchases, one approved, one reversal; none pending or rejected
+    # Five posted purchases, one approved, one reversal, one payment; none pending or rejected.
+    assert written == 8
 
     check = subprocess.run(
         [str(BIN / "bean-check"), str(ledger)], capture_output=True, text=True, timeout=60, check=False
@@ -111,10 +117,11 @@ def test_beancount_export_passes_bean_check_with_the_trial_balance(engine: Engin
     assert "#voided" in text
     assert "Yacht" not in text
     assert 'void-reason: "typed twice"' in text
+    assert text.count(f"^bill-{ids['laptops']}") == 2  # the bill and its payment
 
 
 def test_csv_export_adds_up_to_the_trial_balance(pg_engine: Engine) -> None:
-    _books(pg_engine)
+    ids = _books(pg_engine)
     out = io.StringIO()
     with make_session_factory(pg_engine).begin() as session:
         rows = export_csv(session, out)
@@ -129,11 +136,11 @@ def test_csv_export_adds_up_to_the_trial_balance(pg_engine: Engine) -> None:
     assert dict(sums) == _tb(pg_engine)
     assert {r["status"] for r in parsed} == {"posted", "voided"}
     assert any(r["created_by"] == "U111" and r["team_id"] == "T1" for r in parsed)
+    billed = {int(r["transaction_id"]) for r in parsed if r["bill_id"] == str(ids["laptops"])}
+    assert billed == {ids["laptops"], ids["payment"]}
 
 
 def test_export_period_filters_by_date(pg_engine: Engine) -> None:
-    import datetime as dt
-
     ids = _books(pg_engine)
     out = io.StringIO()
     with make_session_factory(pg_engine).begin() as session:
@@ -162,7 +169,7 @@ def test_cli_export_writes_a_file_bean_check_accepts(pg_engine: Engine, tmp_path
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Exported 7 transactions" in result.stderr
+    assert "Exported 8 transactions" in result.stderr
     check = subprocess.run(
         [str(BIN / "bean-check"), str(target)], capture_output=True, timeout=60, check=False
     )

@@ -22,6 +22,8 @@ NAMES = [
     "RECEIPT_REQUIRED_ABOVE",
     "MAX_DOCUMENT_MB",
     "DOCUMENT_FETCH_SECONDS",
+    "PAYERS",
+    "BILLS_DUE_NOTICE_DAYS",
 ]
 
 
@@ -56,6 +58,7 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 8080
     assert settings.thresholds == {"USD": Decimal(500), None: Decimal(1000)}
     assert settings.approvers == ["U1AAA", "S2BBB"]
+    assert (settings.payers, settings.bills_due_notice_days) == (None, 3)  # the approvers pay; 3 days ahead
     settings.require_slack()
 
 
@@ -88,6 +91,9 @@ def test_dotenv_file_is_read(tmp_path: object) -> None:
         ("MAX_DOCUMENT_MB", "ten", "MAX_DOCUMENT_MB:"),
         ("DOCUMENT_FETCH_SECONDS", "0", "DOCUMENT_FETCH_SECONDS:"),
         ("ANNOUNCE_SWEEP_SECONDS", "soon", "ANNOUNCE_SWEEP_SECONDS:"),
+        ("PAYERS", "bob", "PAYERS: 'bob' is not a Slack user ID"),
+        ("BILLS_DUE_NOTICE_DAYS", "-1", "BILLS_DUE_NOTICE_DAYS:"),
+        ("BILLS_DUE_NOTICE_DAYS", "soon", "BILLS_DUE_NOTICE_DAYS:"),
     ],
 )
 def test_bad_values_name_the_setting(

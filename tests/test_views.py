@@ -478,3 +478,29 @@ def test_accounts_are_read_back_from_the_modal_and_garbage_is_skipped() -> None:
     garbage: dict[str, Any] = {"blocks": ["text", None, 5, {"block_id": "payment_account", "element": None}]}
     assert _accounts_in(garbage) == []
     assert _accounts_in({"blocks": None}) == []
+
+
+WITH_PAYABLES = [
+    AccountOption("2100", "Company Credit Card", "liability"),
+    *ACCOUNTS,
+    AccountOption("2000", "Accounts Payable", "liability"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "vendor", "due"),
+    [
+        ("Laptops: 2 Laptop @ 1500 on account from Dell due 2026-12-31", "Dell", "2026-12-31"),
+        ("Laptops: 2 Laptop @ 1500 on account from Dell, Inc.", "Dell, Inc.", None),
+        ("Laptops: 2 Laptop @ 1500 at Dell on account due 2026-12-31", "Dell", "2026-12-31"),
+    ],
+)
+def test_quick_entry_reads_a_bill_on_account(text: str, vendor: str, due: str | None) -> None:
+    values = parse_quick_entry(text, WITH_PAYABLES)
+    assert (values.vendor, values.payment_account, values.due_date) == (vendor, "2000", due)
+    assert [(i.quantity, i.name, i.unit_price) for i in values.items] == [("2", "Laptop", "1500")]
+
+
+def test_quick_entry_refuses_a_due_date_that_is_not_one() -> None:
+    with pytest.raises(QuickEntryError, match="`31/12` is not a due date"):
+        parse_quick_entry("Laptops: 2 Laptop @ 1500 on account from Dell due 31/12", WITH_PAYABLES)

@@ -400,6 +400,111 @@ def restore_header_guard(dialect: str) -> list[str]:
     return []
 
 
+# --- Migration 0005: bills and payments -----------------------------------------------------------
+#
+# A payment is a header of its own whose `pays_id` names the bill it pays. Inserting it adds its
+# total to the bill's `paid` (and voiding it takes it off again) with one UPDATE of the bill row,
+# which CHECK (paid <= total) guards: two payments racing for a bill's last 100 queue on that row
+# lock, and the second one's UPDATE, re-evaluated on the row the first committed, violates the
+# CHECK. So a bill can never be taken past zero, whatever the application does. `paid` changes
+# only through these triggers, a bill with payments cannot be voided, and a header's bill fields
+# are as fixed as the rest of it.
+
+_BILL_FIXED = "due_date, invoice_number, pays_id"
+_BILL_HAS_PAYMENTS = "a bill with payments cannot be voided; void its payments first"
+
+BILLS_POSTGRESQL = [
+    """
+CREATE FUNCTION ledger_bill_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE transaction_headers SET paid = paid + NEW.total
+         WHERE id = NEW.pays_id AND status = 'posted' AND due_date IS NOT NULL
+           AND currency = NEW.currency AND NEW.status = 'posted';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'transaction % pays transaction %: a payment must pay a posted bill in its own currency', NEW.id, NEW.pays_id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    ELSE
+        UPDATE transaction_headers SET paid = paid - NEW.total WHERE id = NEW.pays_id;
+    END IF;
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE TRIGGER transaction_headers_payment_added AFTER INSERT ON transaction_headers
+    FOR EACH ROW WHEN (NEW.pays_id IS NOT NULL) EXECUTE FUNCTION ledger_bill_paid()
+""",
+    """
+CREATE TRIGGER transaction_headers_payment_voided AFTER UPDATE OF status ON transaction_headers
+    FOR EACH ROW WHEN (NEW.pays_id IS NOT NULL AND OLD.status = 'posted' AND NEW.status = 'voided')
+    EXECUTE FUNCTION ledger_bill_paid()
+""",
+    f"""
+CREATE FUNCTION ledger_guard_bill() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF {_changed(_BILL_FIXED)} THEN
+        RAISE EXCEPTION 'transaction % is recorded and cannot be edited; void it and post a new one', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    -- Depth 1: an UPDATE from outside; ledger_bill_paid's own UPDATE runs at depth 2.
+    IF NEW.paid IS DISTINCT FROM OLD.paid AND pg_trigger_depth() < 2 THEN
+        RAISE EXCEPTION 'what bill % has paid is kept by its payments and cannot be set', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NEW.status = 'voided' AND OLD.status <> 'voided' AND NEW.paid > 0 THEN
+        RAISE EXCEPTION 'transaction %: {_BILL_HAS_PAYMENTS}', OLD.id USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END $$
+""",
+    """
+CREATE TRIGGER transaction_headers_bill_guard BEFORE UPDATE ON transaction_headers
+    FOR EACH ROW EXECUTE FUNCTION ledger_guard_bill()
+""",
+]
+
+BILLS_SQLITE = [
+    """CREATE TRIGGER transaction_headers_payment_added AFTER INSERT ON transaction_headers
+    WHEN NEW.pays_id IS NOT NULL
+    BEGIN
+        SELECT RAISE(ABORT, 'a payment must pay a posted bill in its own currency') WHERE NEW.status <> 'posted' OR NOT EXISTS (
+            SELECT 1 FROM transaction_headers WHERE id = NEW.pays_id AND status = 'posted'
+               AND due_date IS NOT NULL AND currency = NEW.currency);
+        UPDATE transaction_headers SET paid = paid + NEW.total WHERE id = NEW.pays_id;
+    END""",
+    """CREATE TRIGGER transaction_headers_payment_voided AFTER UPDATE OF status ON transaction_headers
+    WHEN NEW.pays_id IS NOT NULL AND OLD.status = 'posted' AND NEW.status = 'voided'
+    BEGIN
+        UPDATE transaction_headers SET paid = paid - NEW.total WHERE id = NEW.pays_id;
+    END""",
+    f"CREATE TRIGGER transaction_headers_bill_fixed BEFORE UPDATE OF {_BILL_FIXED} ON transaction_headers "
+    "BEGIN SELECT RAISE(ABORT, 'a recorded transaction cannot be edited; void it and post a new one'); END",
+    f"""CREATE TRIGGER transaction_headers_bill_void BEFORE UPDATE OF status ON transaction_headers
+    WHEN NEW.status = 'voided' AND OLD.status <> 'voided' AND OLD.paid > 0
+    BEGIN SELECT RAISE(ABORT, '{_BILL_HAS_PAYMENTS}'); END""",
+]
+
+
+def install_bills(dialect: str) -> list[str]:
+    """Migration 0005: what keeps bills' `paid` right and never past their total."""
+    return {"postgresql": BILLS_POSTGRESQL, "sqlite": BILLS_SQLITE}.get(dialect, [])
+
+
+def uninstall_bills(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS transaction_headers_bill_guard ON transaction_headers",
+            "DROP TRIGGER IF EXISTS transaction_headers_payment_voided ON transaction_headers",
+            "DROP TRIGGER IF EXISTS transaction_headers_payment_added ON transaction_headers",
+            "DROP FUNCTION IF EXISTS ledger_guard_bill()",
+            "DROP FUNCTION IF EXISTS ledger_bill_paid()",
+        ]
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {s.split()[2]}" for s in BILLS_SQLITE]
+    return []
+
+
 # --- Migration 0006: closed periods and the hash chain ------------------------------------------
 #
 # A transaction header may not be inserted (posted, recorded for approval, a payment, a void's
@@ -509,8 +614,12 @@ CHAIN_GUARDS_SQLITE = [
 
 
 # A header's base currency and rate (db/rates.py) are recorded with it, like its other fields.
+# Migration 0005 left ledger_guard_header() as 0004 made it (a bill's fixed fields, its `paid` and
+# the void of a bill with payments are ledger_guard_bill()'s, and the SQLite triggers of 0005), so
+# 0006 builds on that guard, and its downgrade puts that guard back; 0005's rules stay in force.
+GUARD_HEADER_0005_POSTGRESQL = GUARD_HEADER_0004_POSTGRESQL
 _HEADER_FIXED_0006 = _HEADER_FIXED_0004 + ", base_currency, rate"
-GUARD_HEADER_0006_POSTGRESQL = GUARD_HEADER_0004_POSTGRESQL.replace(
+GUARD_HEADER_0006_POSTGRESQL = GUARD_HEADER_0005_POSTGRESQL.replace(
     _changed(_HEADER_FIXED_0004), _changed(_HEADER_FIXED_0006)
 )
 RATE_FIXED_SQLITE = (
@@ -535,7 +644,7 @@ def install_periods_and_chain(dialect: str) -> list[str]:
 def uninstall_periods_and_chain(dialect: str) -> list[str]:
     if dialect == "postgresql":
         return [
-            GUARD_HEADER_0004_POSTGRESQL,
+            GUARD_HEADER_0005_POSTGRESQL,
             "DROP TRIGGER IF EXISTS transaction_headers_open_period ON transaction_headers",
             *(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}" for table in _PERIOD_TABLES),
             "DROP FUNCTION IF EXISTS ledger_refuse_closed_period()",

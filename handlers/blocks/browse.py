@@ -6,9 +6,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, SectionBlock
 
+from db.bills import state_of
 from db.documents import format_size
 from db.money import format_amount
 from db.queries import Page, Summary
+from handlers.blocks.bills import pay_button
 from handlers.blocks.common import context, dicts, escape, md, plain, section, sections, when, who
 from handlers.blocks.documents import (
     Listed,
@@ -50,6 +52,10 @@ def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, An
         fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
     if receipt.source_link:
         fields.append(md(f"*Recorded from*\n<{receipt.source_link}|a message>"))
+    if receipt.bill:
+        fields.append(md(f"*Bill*\n{escape(receipt.bill)}"))
+    if receipt.pays_id is not None:
+        fields.append(md(f"*Pays*\nbill #{receipt.pays_id}"))
     blocks: list[Block] = [
         section(f"*Purchase #{receipt.id}*: {escape(receipt.description)}", "title"),
         SectionBlock(fields=fields),
@@ -61,6 +67,8 @@ def show_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, An
     if receipt.documents:
         blocks += sections(f"*Documents*\n{document_lines(receipt.documents)}")
     blocks.append(context(status_line(audit), "status"))
+    if receipt.payable:
+        blocks.append(pay_button(receipt.id))
     if audit.reverses_id is None:
         blocks.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
     return text, dicts(blocks)
@@ -73,6 +81,8 @@ def summary_line(row: Summary, documents: Sequence[Listed] = ()) -> str:
         f"*#{row.id}* {row.date.isoformat()} · {escape(row.description)}{vendor} · "
         f"{format_amount(row.total, row.exponent, row.currency)} · _{row.status.value}_ · {who(row.created_by)}"
     )
+    if row.due_date is not None:
+        line += f" · bill due {row.due_date.isoformat()}, {state_of(row.total, row.paid).value}"
     if documents:
         names = ", ".join(f"{escape(d.name)} ({format_size(d.size)})" for d in documents[:3])
         more = f", +{len(documents) - 3} more" if len(documents) > 3 else ""

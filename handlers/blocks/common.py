@@ -53,7 +53,12 @@ def dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 
 
 def when(moment: dt.datetime | None) -> str:
-    return f" on {moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+    """ " on 2026-11-23 09:30 UTC"; a time without its zone (SQLite's) is UTC already."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return f" on {moment:%Y-%m-%d %H:%M} UTC"
 
 
 def who(user: str | None) -> str:

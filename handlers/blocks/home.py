@@ -7,13 +7,18 @@ from typing import Any
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
 
+from db.bills import OpenBill
 from db.money import format_amount
 from db.queries import Page, Summary
 from db.reports import BalanceRow
+from handlers.blocks.bills import bill_section
 from handlers.blocks.browse import summary_line
-from handlers.blocks.common import context, escape, plain, section
+from handlers.blocks.common import context, escape, plain, section, sections
 from handlers.blocks.documents import Listed
 from handlers.blocks.lifecycle import approval_buttons
+
+HOME_BILLS = 10
+BILLS_AHEAD = dt.timedelta(days=7)
 
 
 def balances_text(rows: Sequence[BalanceRow]) -> str:
@@ -34,9 +39,11 @@ def home_view(
     month: dt.date,
     may_record: bool = True,
     documents: Mapping[int, Sequence[Listed]] | None = None,
+    bills_due: Sequence[OpenBill] = (),
 ) -> dict[str, Any]:
     """The App Home tab: the user's recent purchases, what awaits their approval, the month's balances;
-    each purchase with its documents (`documents` by transaction ID, never their bytes)."""
+    each purchase with its documents (`documents` by transaction ID, never their bytes); and the
+    bills overdue or due within a week (`bills_due`), each with "Record payment"."""
     documents = documents or {}
     blocks: list[Block] = [
         HeaderBlock(text=plain("Purchases")),
@@ -64,8 +71,15 @@ def home_view(
             blocks.append(
                 context(f"…and {awaiting.total - len(awaiting.rows)} more: `/purchase list pending`.")
             )
+    if bills_due:
+        blocks += [DividerBlock(), section("*Bills to pay: overdue or due within a week*", "bills_title")]
+        blocks += [bill_section(bill) for bill in bills_due[:HOME_BILLS]]
+        if len(bills_due) > HOME_BILLS:
+            blocks.append(context(f"…and {len(bills_due) - HOME_BILLS} more: `purchase-bot bills`."))
     blocks += [
         DividerBlock(),
-        section(f"*Account balances for {month:%B %Y}*\n{balances_text(balances)}", "balances"),
+        section(f"*Account balances for {month:%B %Y}*", "balances"),
+        # A chart of any size: as many sections as the lines take, none cut short.
+        *sections(balances_text(balances)),
     ]
     return View(type="home", blocks=blocks[: View.blocks_max_length]).to_dict()

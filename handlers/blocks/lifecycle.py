@@ -16,6 +16,7 @@ from slack_sdk.models.views import View
 
 from db.lifecycle import MAX_REASON
 from db.models import Status
+from handlers.blocks.bills import pay_button
 from handlers.blocks.common import context, dicts, escape, md, plain, section, when, who
 from handlers.blocks.documents import document_buttons
 from handlers.blocks.receipt import build_notification
@@ -85,10 +86,12 @@ def actions_for(audit: Audit) -> list[ActionsBlock]:
 
 def channel_message(receipt: Receipt, audit: Audit) -> tuple[str, list[dict[str, Any]]]:
     """The team channel's message for a purchase, in its current state, with the buttons that apply."""
-    text, blocks = build_notification(receipt, audit.created_by or "unknown")
+    text, blocks = build_notification(receipt, audit.created_by)
     if audit.status != Status.POSTED or audit.decided_by:
         blocks.append(context(status_line(audit), "status").to_dict())
     actions = actions_for(audit)
+    if receipt.payable:
+        actions.append(pay_button(receipt.id))
     if audit.reverses_id is None:  # any purchase takes documents; a void's reversal does not
         actions.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
     return text, [*blocks, *dicts(actions)]

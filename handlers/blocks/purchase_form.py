@@ -122,6 +122,9 @@ class FormValues:
     vendor: str | None = None
     currency: str | None = None
     payment_account: str | None = None
+    # A bill's (a payable "Paid from"): shown once such an account is chosen.
+    due_date: str | None = None
+    invoice_number: str | None = None
     items: list[ItemValues] = field(default_factory=lambda: [ItemValues()])
     # Read back from a submission: the files in the form's file input, then the files of the message
     # a shortcut came from (ModalMeta.message_files). A file input cannot be pre-filled, so a redrawn
@@ -239,6 +242,7 @@ def _select(
     placeholder: str,
     *,
     search: bool,
+    dispatch: bool = False,
 ) -> InputBlock:
     chosen = next((a for a in accounts if a.code == selected), None)
     initial = account_option(chosen) if chosen is not None else None
@@ -259,7 +263,31 @@ def _select(
         )
     else:  # a chart read back from a view that showed none
         element = StaticSelectElement(action_id="value", placeholder=plain(placeholder), options=[])
-    return InputBlock(block_id=block_id, label=plain(label), element=element)
+    # `dispatch`: choosing sends an action at once (the form redraws with a bill's fields).
+    return InputBlock(
+        block_id=block_id, label=plain(label), element=element, dispatch_action=dispatch or None
+    )
+
+
+def is_payable(accounts: Sequence[AccountOption], code: str | None) -> bool:
+    """Paying from a liability (Accounts Payable, a company card) makes the purchase a bill."""
+    return any(a.code == code and a.type == "liability" for a in accounts)
+
+
+def _bill_blocks(values: FormValues) -> list[Block]:
+    due = DatePickerElement(action_id="value", initial_date=values.due_date or None)
+    return [
+        InputBlock(
+            block_id="due_date",
+            label=plain("Due date"),
+            hint=plain("Bought on account: a bill. Empty: the vendor's payment terms (net 30 unless set)."),
+            optional=True,
+            element=due,
+        ),
+        _input(
+            "invoice_number", "Vendor's invoice number", values.invoice_number, optional=True, max_length=64
+        ),
+    ]
 
 
 def _vendor(vendor: str | None) -> InputBlock:
@@ -275,15 +303,13 @@ def _vendor(vendor: str | None) -> InputBlock:
 
 def _documents(meta: ModalMeta) -> list[Block]:
     offered = meta.message_files[:MAX_DOCUMENTS]
-    element = FileInputElement(
-        action_id="value",
-        filetypes=list(DOCUMENT_TYPES),
-        max_files=max(1, MAX_DOCUMENTS - len(offered)),
-    )
-    label = "More receipts or invoices" if offered else "Receipts and invoices"
-    blocks: list[Block] = [
-        InputBlock(block_id="documents", label=plain(label), optional=True, element=element)
-    ]
+    blocks: list[Block] = []
+    if len(offered) < MAX_DOCUMENTS:  # the message's files may already be as many as a purchase takes
+        element = FileInputElement(
+            action_id="value", filetypes=list(DOCUMENT_TYPES), max_files=MAX_DOCUMENTS - len(offered)
+        )
+        label = "More receipts or invoices" if offered else "Receipts and invoices"
+        blocks.append(InputBlock(block_id="documents", label=plain(label), optional=True, element=element))
     lines = []
     if meta.message_link:
         lines.append(f"Recorded from <{meta.message_link}|a message>.")
@@ -394,9 +420,12 @@ def build_purchase_modal(
             values.payment_account or "1000",
             "Choose an account",
             search=search,
+            dispatch=True,
         ),
-        _input("currency", "Currency", values.currency or default_currency, max_length=3),
     ]
+    if values.due_date or values.invoice_number or is_payable(accounts, values.payment_account):
+        blocks += _bill_blocks(values)
+    blocks.append(_input("currency", "Currency", values.currency or default_currency, max_length=3))
     items = values.items + [ItemValues() for _ in range(len(meta.rows) - len(values.items))]
     for number, (row, item) in enumerate(zip(meta.rows, items, strict=False), start=1):
         blocks.append(DividerBlock())

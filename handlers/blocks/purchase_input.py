@@ -17,6 +17,8 @@ from handlers.blocks.purchase_form import (
 from handlers.caches import AccountOption
 
 _TYPE_OF_GROUP = {label: kind for kind, label in ACCOUNT_GROUPS.items()}
+# The form's fields outside the items, each in the block of its name.
+_FIELDS = ("description", "date", "vendor", "currency", "payment_account", "due_date", "invoice_number")
 
 
 def _value(state: dict[str, Any], block_id: str) -> str | None:
@@ -62,6 +64,8 @@ def read_form(view: dict[str, Any]) -> tuple[FormValues, ModalMeta]:
         vendor=_value(state, "vendor"),
         currency=_value(state, "currency"),
         payment_account=_value(state, "payment_account"),
+        due_date=_value(state, "due_date"),
+        invoice_number=_value(state, "invoice_number"),
         items=items,
         files=_files(state, meta),
     )
@@ -71,7 +75,7 @@ def read_form(view: dict[str, Any]) -> tuple[FormValues, ModalMeta]:
 def purchase_input(values: FormValues, *, key: str) -> dict[str, Any]:
     """The dict `db.schemas.parse_purchase` takes; absent fields are left out so they read as required."""
     data: dict[str, Any] = {"idempotency_key": key, "items": []}
-    for name in ("description", "date", "vendor", "currency", "payment_account"):
+    for name in _FIELDS:
         value = getattr(values, name)
         if value is not None:
             data[name] = value
@@ -111,7 +115,7 @@ def _block_for(loc: tuple[str | int, ...], meta: ModalMeta) -> str:
             name = str(loc[2]) if len(loc) >= 3 and loc[2] in ITEM_FIELDS else "name"
             return item_block(row, name)
         return first_item
-    if loc[0] in ("description", "date", "vendor", "currency", "payment_account", "documents"):
+    if loc[0] in (*_FIELDS, "documents"):
         return str(loc[0])
     if loc[0] == "total_amount" and meta.rows:
         return item_block(meta.rows[-1], "unit_price")

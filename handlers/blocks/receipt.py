@@ -6,7 +6,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.views import View
 
-from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections
+from handlers.blocks.bills import pay_button
+from handlers.blocks.common import TEXT_MAX, context, dicts, escape, md, plain, section, sections, who
 from handlers.blocks.documents import document_buttons, document_lines
 from handlers.receipt import Receipt
 
@@ -14,7 +15,7 @@ from handlers.receipt import Receipt
 def item_lines(receipt: Receipt) -> str:
     """One line an item: quantity, name, unit price, subtotal and account; empty without items."""
     return "\n".join(
-        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {i.account}"
+        f"{i.quantity} × {escape(i.name)} @ {i.unit_price} = {i.subtotal} → {escape(i.account)}"
         for i in receipt.items
     )
 
@@ -30,6 +31,10 @@ def _receipt_blocks(receipt: Receipt) -> list[Block]:
     fields = [md(f"*Date*\n{receipt.date.isoformat()}"), md(f"*Total*\n{escape(receipt.total)}")]
     if receipt.vendor:
         fields.append(md(f"*Vendor*\n{escape(receipt.vendor)}"))
+    if receipt.bill:
+        fields.append(md(f"*Bill*\n{escape(receipt.bill)}"))
+    if receipt.pays_id is not None:
+        fields.append(md(f"*Pays*\nbill #{receipt.pays_id}"))
     items = item_lines(receipt)
     blocks: list[Block] = [
         SectionBlock(text=plain(receipt.description[:TEXT_MAX])),
@@ -55,6 +60,8 @@ def _result_blocks(receipt: Receipt, warning: str | None) -> list[Block]:
     blocks = [section(headline, "result"), *_receipt_blocks(receipt)]
     if warning:
         blocks.append(context(f":warning: {escape(warning)}", "warning"))
+    if receipt.payable:
+        blocks.append(pay_button(receipt.id))
     blocks.append(document_buttons(receipt.id, has_documents=bool(receipt.documents)))
     return blocks
 
@@ -69,11 +76,9 @@ def build_result_view(receipt: Receipt, *, warning: str | None = None) -> dict[s
     return view.to_dict()
 
 
-def build_notification(receipt: Receipt, user: str) -> tuple[str, list[dict[str, Any]]]:
+def build_notification(receipt: Receipt, user: str | None) -> tuple[str, list[dict[str, Any]]]:
     """The team channel's message: fallback text and blocks."""
-    text = (
-        f"<@{user}> recorded purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
-    )
+    text = f"{who(user)} recorded purchase #{receipt.id}: {escape(receipt.description)} ({escape(receipt.total)})"
     return text, dicts([section(text), *_receipt_blocks(receipt)[1:]])
 
 

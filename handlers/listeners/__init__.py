@@ -10,6 +10,7 @@ from handlers.listeners import (
     documents,
     guard,
     options,
+    payments,
     purchase_command,
     purchase_form,
     shortcut,
@@ -27,6 +28,7 @@ FEATURES = (
     browse,
     app_home,
     documents,
+    payments,
 )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.errors import FieldError
 from handlers import slack_api, slack_files
+from handlers.blocks.common import escape
 from handlers.blocks.documents import (
     ACTION_ATTACH,
     ACTION_GET,
@@ -25,7 +26,7 @@ from handlers.blocks.lifecycle import done_view
 from handlers.context import Deps, deps_of
 from handlers.in_time import Screens, answer_in_time
 from handlers.listeners.reasons import action_tx, message_ref
-from handlers.texts import ATTACH_USAGE, NOTHING_CHANGED, not_known_yet
+from handlers.texts import ATTACH_USAGE, NOTHING_CHANGED, form_not_opened, not_known_yet
 from handlers.usecases import documents
 from handlers.usecases.documents import Attached
 
@@ -110,7 +111,7 @@ def _open_attach_form(
     view = attach_modal(tx, channel=channel, ts=ts)
     opened = (slack_api.push_view if push else slack_api.open_view)(client, trigger_id, view)
     if not opened.ok:
-        tell(f"The form could not open ({opened.error}); please try again.")
+        tell(form_not_opened(opened.error, "try"))
 
 
 def attach_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -140,7 +141,7 @@ def attach_submitted(ack: Ack, body: dict[str, Any], client: WebClient, context:
             title,
             attached.message
             if attached.ok
-            else f":x: {attached.message} " + " ".join(e.message for e in attached.errors),
+            else f":x: {attached.message} " + " ".join(escape(e.message) for e in attached.errors),
         ),
         failed=lambda _: done_view(title, f":x: {NOTHING_CHANGED}"),
         inline_errors=lambda attached: inline_errors(attached.errors) if attached.errors else None,

@@ -16,9 +16,18 @@ from handlers.caches import AccountOption
 from handlers.context import Deps, deps_of
 from handlers.listeners.browse import list_command, list_kind, show_command
 from handlers.listeners.documents import documents_subcommand
+from handlers.listeners.payments import is_pay_command, pay_command
 from handlers.listeners.void import void_command
 from handlers.quick_entry import QuickEntryError, parse_quick_entry
-from handlers.texts import FORM_CANNOT_OPEN, LIFECYCLE_USAGE, LIST_USAGE, NOT_ALLOWED, USAGE, VOID_USAGE
+from handlers.texts import (
+    FORM_CANNOT_OPEN,
+    LIFECYCLE_USAGE,
+    LIST_USAGE,
+    NOT_ALLOWED,
+    USAGE,
+    VOID_USAGE,
+    form_not_opened,
+)
 from handlers.usecases.access import may_record, refused
 
 COMMAND = "/purchase"
@@ -32,8 +41,12 @@ def register(app: Any) -> None:
 def dispatch_subcommand(
     deps: Deps, client: WebClient, body: dict[str, Any], respond: Respond, text: str
 ) -> bool:
-    """`show ID`, `void ID reason...`, `list [mine|pending|this month]`, `attach ID`; False for anything else."""
+    """`show ID`, `void ID reason...`, `list [mine|pending|this month]`, `attach ID`, `pay ID ...`;
+    False for anything else."""
     if documents_subcommand(deps, client, body, respond, text):
+        return True
+    if is_pay_command(text):
+        pay_command(deps, client, body, respond, text)
         return True
     user = str(body.get("user_id") or "")
     match = _BY_ID.match(text)
@@ -121,4 +134,4 @@ def open_form(
     )
     opened = slack_api.open_view(client, trigger_id, view)
     if not opened.ok:
-        respond(text=f"The form could not open ({opened.error}); please {again}.", response_type="ephemeral")
+        respond(text=form_not_opened(opened.error, again), response_type="ephemeral")

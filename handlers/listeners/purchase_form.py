@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from db.errors import FieldError, InvalidPurchase
 from db.posting import Origin
@@ -36,7 +37,7 @@ from handlers.blocks.receipt import build_receipt_message, build_result_view
 from handlers.context import Deps, deps_of
 from handlers.in_time import Screens, answer_in_time
 from handlers.listeners.documents import file_message
-from handlers.texts import FAILED, not_known_yet
+from handlers.texts import CHOOSE_FILES_AGAIN, FAILED, not_known_yet
 from handlers.usecases.recording import (
     DOCUMENTS,
     Outcome,
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 def register(app: Any) -> None:
     app.action(ACTION_ADD)(add_item)
     app.action(ACTION_REMOVE)(remove_item)
+    app.action({"block_id": "payment_account", "action_id": "value"})(payment_account_chosen)
     app.view_submission(CALLBACK_ID)(submit_purchase)
 
 
@@ -102,6 +104,26 @@ def remove_item(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
     _redraw(client, view, deps_of(context), values, meta)
 
 
+def payment_account_chosen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """A "Paid from" choice: a payable one shows a bill's due date and invoice number, another hides them."""
+    ack()
+    view = body["view"]
+    values, meta = read_form(view)
+    deps = deps_of(context)
+    accounts = accounts_in(view)
+    if not any(a.type for a in accounts if a.code == values.payment_account):
+        # A type-ahead's choice does not say its type; the chart (cached) does.
+        try:
+            types = {a.code: a for a in deps.chart.get()}
+        except DBAPIError:
+            types = {}
+        accounts = [types.get(a.code, a) for a in accounts]
+    view_out = build_purchase_modal(
+        accounts, values=values, meta=meta, default_currency=deps.default_currency, today=deps.clock.today()
+    )
+    slack_api.update_view(client, view["id"], view_out, view.get("hash"))
+
+
 def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     deps = deps_of(context)
     view = body["view"]
@@ -132,8 +154,11 @@ def submit_purchase(ack: Ack, body: dict[str, Any], client: WebClient, context: 
     def shown(outcome: Outcome) -> dict[str, Any]:
         if outcome.receipt is not None:
             return build_result_view(outcome.receipt, warning=outcome.warning)
-        # Back to the form with everything the user typed, so pressing Post again retries.
+        # Back to the form with everything the user typed, so pressing Post again retries. A file
+        # input cannot be filled in again, so files chosen in it must be chosen again.
         notice = f":x: {_reason(outcome)}"
+        if any(f not in meta.message_files for f in files):
+            notice += f" {CHOOSE_FILES_AGAIN}"
         return _form(view, deps, values, meta, notice) if accounts_in(view) else build_failure_view(notice)
 
     def announce(outcome: Outcome) -> Outcome | None:

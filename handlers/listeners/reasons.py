@@ -10,7 +10,7 @@ from handlers import slack_api
 from handlers.blocks.lifecycle import REASON_BLOCK, done_view, read_reason_modal, reason_modal
 from handlers.context import Deps
 from handlers.in_time import Screens, answer_in_time
-from handlers.texts import NOTHING_CHANGED, not_known_yet
+from handlers.texts import NOTHING_CHANGED, form_not_opened, not_known_yet
 from handlers.usecases.decisions import Change
 
 # The reason form's words, by kind: titles when done, not done and waiting; the waiting text;
@@ -38,10 +38,14 @@ _WORDS = {
 def message_ref(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(channel, ts) of the message whose button was clicked; (None, None) from a view."""
     container = body.get("container") or {}
-    if container.get("type") != "message":
+    # An ephemeral answer (`/purchase show`) or a DM (a receipt sent when the form was gone) is not
+    # the purchase's channel message: that one is found through the outbox instead.
+    if container.get("type") != "message" or container.get("is_ephemeral"):
         return None, None
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    if not isinstance(channel, str) or channel.startswith("D"):
+        return None, None
     return channel, ts
 
 
@@ -59,9 +63,7 @@ def open_reason_form(client: WebClient, body: dict[str, Any], respond: Respond, 
     opened = slack_api.open_view(client, body["trigger_id"], reason_modal(kind, tx, channel=channel, ts=ts))
     if not opened.ok:
         button = kind.capitalize()
-        slack_api.tell(
-            client, body, respond, f"The form could not open ({opened.error}); please click {button} again."
-        )
+        slack_api.tell(client, body, respond, form_not_opened(opened.error, f"click {button}"))
 
 
 def reason_screens(kind: str, tx: int, deadline: float) -> Screens[Change]:

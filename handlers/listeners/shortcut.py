@@ -21,7 +21,7 @@ from handlers.texts import FORM_CANNOT_OPEN, NOT_ALLOWED
 from handlers.usecases.access import may_record, refused
 
 CALLBACK_ID = "record_purchase"
-AGAIN = "use Record as purchase on the message again"
+AGAIN = "use Record as purchase on the message"
 MAX_DESCRIPTION = 200
 # Files a bot cannot fetch: deleted, hidden by the free plan's limit, or kept outside Slack.
 _UNAVAILABLE = ("tombstone", "hidden_by_limit", "external")

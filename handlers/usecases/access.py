@@ -1,4 +1,5 @@
-"""Who may do what: PURCHASE_ALLOWED_USERS may record, APPROVERS decide; both accept user groups.
+"""Who may do what: PURCHASE_ALLOWED_USERS may record, APPROVERS decide, PAYERS pay bills; each
+accepts user groups.
 
 A user group ID (S...) is expanded with usergroups.users.list and cached briefly (`Deps.groups`).
 Every refusal is logged with the user ID and answered with a message saying why.
@@ -41,6 +42,15 @@ def may_record(deps: Deps, client: WebClient, user: str) -> bool:
 
 def is_approver(deps: Deps, client: WebClient, user: str) -> bool:
     return in_list(deps, client, user, deps.approvers)
+
+
+def may_pay(deps: Deps, client: WebClient, user: str) -> bool:
+    """PAYERS; unset, the approvers; with neither set, whoever may record purchases."""
+    if deps.payers is not None:
+        return in_list(deps, client, user, deps.payers)
+    if deps.approvers:
+        return is_approver(deps, client, user)
+    return may_record(deps, client, user)
 
 
 def may_read(deps: Deps, client: WebClient, user: str) -> bool:

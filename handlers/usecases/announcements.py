@@ -21,6 +21,7 @@ from handlers import slack_api
 from handlers.blocks.lifecycle import channel_message
 from handlers.context import Deps
 from handlers.receipt import Audit, Receipt
+from handlers.usecases.due_notice import send_due_notice
 from handlers.usecases.purchases import load_state
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def _send_taken(deps: Deps, client: WebClient, transaction_id: int) -> None:
 
 
 class Sweeper:
-    """Runs `sweep` every `every` seconds on a daemon thread, for the life of the process."""
+    """Runs `sweep` (and the daily bills due notice) every `every` seconds on a daemon thread, for
+    the life of the process."""
 
     def __init__(self, deps: Deps, client: WebClient, every: float) -> None:
         self._deps, self._client, self._every = deps, client, every
@@ -120,3 +122,7 @@ class Sweeper:
                 sweep(self._deps, self._client)
             except Exception:
                 log.exception("the announcement sweep failed; it runs again in %g s", self._every)
+            try:
+                send_due_notice(self._deps, self._client)
+            except Exception:
+                log.exception("the bills due notice failed; it is tried again in %g s", self._every)

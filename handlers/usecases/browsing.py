@@ -12,7 +12,7 @@ from db.models import Status
 from db.queries import PAGE_SIZE, Filter, Page, list_purchases
 from handlers.context import Deps
 from handlers.receipt import Audit, Receipt
-from handlers.texts import NOTHING_SHOWN
+from handlers.texts import NOTHING_SHOWN, no_purchase
 from handlers.usecases.purchases import load_state
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def show(deps: Deps, tx: int) -> Shown:
         with deps.sessions.begin() as session:
             receipt, audit = load_state(session, tx)
     except NotFound:
-        return Shown(problem=f"There is no purchase #{tx}.")
+        return Shown(problem=no_purchase(tx))
     except DBAPIError:
         log.warning("show %s failed: database error", tx, exc_info=True)
         return Shown(problem=NOTHING_SHOWN)

@@ -22,7 +22,7 @@ from handlers.blocks.common import escape
 from handlers.blocks.lifecycle import already_text, outcome_text
 from handlers.context import Deps
 from handlers.receipt import Audit, Receipt
-from handlers.texts import NOT_APPROVER, NOT_VOIDER, NOTHING_CHANGED
+from handlers.texts import NOT_APPROVER, NOT_VOIDER, NOTHING_CHANGED, no_purchase
 from handlers.usecases.access import approver_users, is_approver, refused
 from handlers.usecases.home import refresh_homes
 from handlers.usecases.purchases import current_audit, load_state, show_in_channel
@@ -59,7 +59,7 @@ def _change(
     except AlreadyDecided as exc:
         log.warning("refused %s of transaction %s for user %s: already decided", what, tx, user)
         now = current_audit(deps, tx)
-        return Change(False, already_text(now) if now else str(exc))
+        return Change(False, already_text(now) if now else escape(str(exc)))
     except LedgerError as exc:
         return Change(False, refused(user, f"{what} of transaction {tx}", str(exc)))
     except DBAPIError:
@@ -105,19 +105,27 @@ def reject(deps: Deps, client: WebClient, *, user: str, tx: int, reason: str) ->
 def void(
     deps: Deps, client: WebClient, *, user: str, tx: int, reason: str, team: str | None, channel: str | None
 ) -> Change:
-    """The requester or an approver may void; reversing entries and the void mark in one transaction."""
-    notes: list[str] = []  # where the reversal went, when the purchase is in a closed period
+    """The requester or an approver may void; reversing entries and the void mark in one transaction.
 
-    def act(session: Session) -> str | None:
-        h = header(session, tx)
-        if h is None:
-            return f"There is no purchase #{tx}."
-        if h.created_by != user and not is_approver(deps, client, user):
-            return refused(user, f"void of transaction {tx}", NOT_VOIDER)
+    Who recorded it is read first, in a transaction of its own: asking Slack whether the user is an
+    approver (a user group lookup) must not hold the void's transaction open."""
+    notes: list[str] = []  # where the reversal went, when the purchase is in a closed period
+    try:
+        with deps.sessions.begin() as session:
+            h = header(session, tx)
+            owner = None if h is None else (h.created_by or "")
+    except DBAPIError:
+        log.warning("void of %s failed: database error", tx, exc_info=True)
+        return Change(False, NOTHING_CHANGED)
+    if owner is None:
+        return Change(False, no_purchase(tx))
+    if owner != user and not is_approver(deps, client, user):
+        return Change(False, refused(user, f"void of transaction {tx}", NOT_VOIDER))
+
+    def act(session: Session) -> None:
         origin = Origin(source="slack", user=user, team=team, channel=channel)
         reversal = lifecycle.void(session, tx, reason=reason, origin=origin, clock=deps.clock)
         notes[:] = [reversal.note] if reversal.note else []
-        return None
 
     return _change(
         deps,

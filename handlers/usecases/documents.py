@@ -27,7 +27,7 @@ from handlers import slack_api, slack_files
 from handlers.blocks.common import escape
 from handlers.context import Deps
 from handlers.receipt import Audit, Receipt
-from handlers.texts import NOT_READER, NOTHING_CHANGED, NOTHING_SHOWN
+from handlers.texts import NOT_READER, NOTHING_CHANGED, NOTHING_SHOWN, no_purchase
 from handlers.usecases.access import is_approver, may_read, refused
 from handlers.usecases.home import refresh_homes
 from handlers.usecases.purchases import load_state, show_in_channel
@@ -46,7 +46,7 @@ def may_attach(deps: Deps, client: WebClient, user: str, tx: int) -> str | None:
     with deps.sessions.begin() as session:
         h = header(session, tx)
         if h is None:
-            return f"There is no purchase #{tx}."
+            return no_purchase(tx)
         if h.reverses_id is not None:
             return f"Transaction #{tx} is the reversal of #{h.reverses_id}; attach documents to #{h.reverses_id}."
         if h.created_by == user:
@@ -96,7 +96,7 @@ def attach(
     except InvalidDocument as exc:
         return Attached(False, "Nothing was attached.", [FieldError(DOCUMENTS, str(exc))])
     except NotFound:
-        return Attached(False, f"There is no purchase #{tx}.")
+        return Attached(False, no_purchase(tx))
     except LedgerError as exc:
         return Attached(False, refused(user, f"attaching documents to transaction {tx}", str(exc)))
     except DBAPIError:
@@ -130,7 +130,7 @@ def send_documents(deps: Deps, client: WebClient, *, user: str, tx: int) -> str:
     try:
         with deps.sessions.begin() as session:
             if header(session, tx) is None:
-                return f"There is no purchase #{tx}."
+                return no_purchase(tx)
             documents = documents_of(session, tx)
     except DBAPIError:
         log.warning("documents of %s could not be read", tx, exc_info=True)

@@ -9,10 +9,11 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 
+from db.bills import open_bills
 from db.documents import documents_for
 from db.queries import Filter, awaiting_approval, list_purchases, movements
 from handlers import slack_api
-from handlers.blocks.home import home_view
+from handlers.blocks.home import BILLS_AHEAD, home_view
 from handlers.context import Deps
 from handlers.usecases.access import is_approver, may_record
 
@@ -24,6 +25,7 @@ RECENT = 10
 def build_home(deps: Deps, client: WebClient, user: str) -> dict[str, Any]:
     approver = is_approver(deps, client, user)
     first, last = deps.clock.this_month()
+    today = deps.clock.today()
     with deps.sessions.begin() as session:
         recent = list_purchases(session, Filter(created_by=user), limit=RECENT).rows
         awaiting = awaiting_approval(session, user) if approver else None
@@ -31,6 +33,7 @@ def build_home(deps: Deps, client: WebClient, user: str) -> dict[str, Any]:
         shown = [row.id for row in recent] + ([row.id for row in awaiting.rows] if awaiting else [])
         # Names and sizes for the list; never the bytes.
         documents = documents_for(session, list(dict.fromkeys(shown)))
+        bills_due = open_bills(session, as_of=today, due_by=today + BILLS_AHEAD)
     return home_view(
         recent=recent,
         awaiting=awaiting,
@@ -38,6 +41,7 @@ def build_home(deps: Deps, client: WebClient, user: str) -> dict[str, Any]:
         month=first,
         may_record=may_record(deps, client, user),
         documents=documents,
+        bills_due=bills_due,
     )
 
 

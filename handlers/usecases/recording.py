@@ -52,7 +52,6 @@ class Outcome:
     failure: str | None = None
     warning: str | None = None
     # The database has not answered yet; the real outcome follows when it does.
-    unknown: bool = False
     # A fresh posting's channel message is this process's to send until then (time.monotonic());
     # after that a sweep may have taken it over, so sending it here could send it twice.
     announce_by: float | None = None

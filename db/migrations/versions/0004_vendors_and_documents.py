@@ -9,6 +9,7 @@ Create Date: 2026-11-24 10:00:00.000000
 
 """
 
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -25,8 +26,8 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _key(name: str) -> str:
-    """db.vendors.vendor_key as of this migration: casefolded, white space runs collapsed, stripped."""
-    return " ".join(name.casefold().split())
+    """db.vendors.vendor_key as of this migration: NFC, casefolded, white space runs collapsed, stripped."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _link_vendors(connection: sa.Connection) -> None:

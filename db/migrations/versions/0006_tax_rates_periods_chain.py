@@ -6,7 +6,7 @@ closed period or before the books' first period, and `chain_links`, backfilled f
 transaction already recorded (see db/migrations/ledger_sql.py and db/chain.py).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 23:30:00.000000
 
 """
@@ -21,7 +21,7 @@ from db import chain
 from db.migrations import ledger_sql
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
