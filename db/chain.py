@@ -32,8 +32,10 @@ _TOUCHED = "ledger_chain_touched"  # session.info: IDs of headers to link at com
 _KNOWN = "ledger_chain_known"  # session.info: content hashes a caller already computed, by ID
 
 # The header's fields that are hashed: everything recorded except timestamps (set by the database
-# or stored with a precision that differs between PostgreSQL and SQLite) and the vendor link
-# (it moves when a vendor is merged; the vendor's name was never part of what was bought).
+# or stored with a precision that differs between PostgreSQL and SQLite), the vendor link (it moves
+# when a vendor is merged; the vendor's name was never part of what was bought) and a bill's `paid`
+# (derived state, kept by migration 0005's triggers: it changes whenever a payment is recorded or
+# voided, and those payments are transactions of their own, each in the chain with its `pays_id`).
 HEADER_FIELDS = (
     "id",
     "effective_date",
@@ -54,6 +56,9 @@ HEADER_FIELDS = (
     "decision_note",
     "voided_by",
     "void_reason",
+    "due_date",
+    "invoice_number",
+    "pays_id",
     "base_currency",
     "rate",
 )
