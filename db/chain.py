@@ -132,16 +132,23 @@ def _collect(session: Session, _context: UOWTransaction) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _append_links(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A SAVEPOINT's release fires before_commit too (a payment's or a keyed purchase's header is
+        # inserted in one): its transaction is not complete yet (its entries follow), and the
+        # advisory lock must not be taken this early. The outermost COMMIT links it.
+        return
     session.flush()
     touched = session.info.pop(_TOUCHED, None)
     hashes = session.info.pop(_KNOWN, {})
     if not touched:
         return
-    ids = sorted(touched)
-    missing = [i for i in ids if i not in hashes]
+    missing = [i for i in touched if i not in hashes]
     if missing:
         hashes.update(content_hashes(session, TransactionHeader.id.in_(missing)))
-    append(session, ids, [hashes[i] for i in ids])
+    # (A header inserted in a SAVEPOINT that was rolled back no longer exists: nothing to link.)
+    ids = sorted(i for i in touched if i in hashes)
+    if ids:
+        append(session, ids, [hashes[i] for i in ids])
 
 
 @event.listens_for(Session, "after_rollback")
