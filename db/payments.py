@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db import periods, rates
 from db.accounts import accounts_by_code
 from db.clock import Clock
 from db.errors import FieldError, IdempotencyConflict, InvalidPayment, LedgerError
@@ -105,11 +106,17 @@ def pay(session: Session, request: PaymentRequest, origin: Origin, *, clock: Clo
         team_id=origin.team,
         channel_id=origin.channel,
         source_link=origin.link,
+        # In the bill's base currency at the bill's rate: the payable it clears is cleared in base
+        # amounts too (no realised exchange gain or loss is recorded).
+        base_currency=bill.base_currency,
+        rate=bill.rate,
     )
     try:
-        with session.begin_nested():
+        with periods.refusal(date), session.begin_nested():
             session.add(header)
             session.flush()
+    except periods.ClosedPeriod as exc:
+        raise InvalidPayment([FieldError(("date",), str(exc))]) from exc
     except IntegrityError as exc:
         replayed = _replay(session, request) if "idempotency_key" in str(exc.orig) else None
         if replayed is None:
@@ -120,6 +127,7 @@ def pay(session: Session, request: PaymentRequest, origin: Origin, *, clock: Clo
         JournalEntry(transaction_id=header.id, account_id=account.id, debit=0, credit=amount),
     ]
     check_balanced(header, entries)
+    rates.convert_entries(header, entries)
     session.add_all(entries)
     session.flush()
     payable = session.get(Account, bill.payment_account_id)
