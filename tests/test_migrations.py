@@ -131,3 +131,53 @@ def test_upgrade_is_idempotent(sqlite_engine: Engine) -> None:
     upgrade(sqlite_engine)
     upgrade(sqlite_engine)
     assert is_current(sqlite_engine)
+
+
+def _down_to_0005_keeps_the_bill_rules(engine: Engine) -> None:
+    """0006's downgrade puts back the header guard 0005 left (not 0004's), and 0005's bill rules
+    stay in force; upgrading again links the bill and its payment, and the books verify."""
+    from db.payments import PaymentRequest, pay
+    from db.posting import Origin
+    from tests.clock import SetClock
+
+    migrate_and_seed(engine)
+    factory = make_session_factory(engine)
+    bill = post(factory, make_purchase(payment_account="2000", vendor="Dell")).id
+    with factory.begin() as session:
+        pay(session, PaymentRequest(bill, "1010", "1.00"), Origin(user="U1"), clock=SetClock())
+    downgrade(engine, "0005")
+    assert "chain_links" not in tables(engine)
+    assert "base_currency" not in {c["name"] for c in inspect(engine).get_columns("transaction_headers")}
+    for statement in (
+        f"UPDATE transaction_headers SET due_date = '2027-01-01' WHERE id = {bill}",
+        f"UPDATE transaction_headers SET status = 'voided' WHERE id = {bill}",
+        f"UPDATE transaction_headers SET description = 'edited' WHERE id = {bill}",
+    ):
+        with pytest.raises(DBAPIError), engine.begin() as conn:
+            conn.execute(text(statement))
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="kept by its payments"), engine.begin() as conn:
+            conn.execute(text(f"UPDATE transaction_headers SET paid = 0 WHERE id = {bill}"))
+        with engine.connect() as conn:
+            guard = conn.scalar(text("SELECT pg_get_functiondef('ledger_guard_header'::regproc)"))
+        assert "source_link" in guard
+        assert "base_currency" not in guard
+    upgrade(engine)
+    with factory.begin() as session:
+        assert verify(session) == []
+
+
+def test_0006_down_to_0005_and_up_again_on_postgresql(pg_empty_url: URL) -> None:
+    engine = make_engine(pg_empty_url)
+    try:
+        _down_to_0005_keeps_the_bill_rules(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0006_down_to_0005_and_up_again_on_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(make_url(f"sqlite:///{tmp_path / 'fresh.sqlite3'}"))
+    try:
+        _down_to_0005_keeps_the_bill_rules(engine)
+    finally:
+        engine.dispose()
