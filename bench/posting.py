@@ -35,6 +35,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from bench.pgdb import dsn, machine, scratch_database
+from db.chain import UNCHAINED
 from db.clock import system_time
 from db.migrate import upgrade
 from db.models import Account, JournalEntry, Status, TransactionDetail, TransactionHeader
@@ -351,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             engine = make_engine(url)
             upgrade(engine)  # from an older --revision: verify needs (and checks the backfill of) 0002
             with make_session_factory(engine).begin() as session:
-                problems = verify(session)
+                # The "database" and "naive" ways are baselines that write rows around the application,
+                # so their transactions have no link in the hash chain (db/chain.py): that alone is
+                # expected; every other check (balances, maintained balances) still applies to them.
+                problems = [p for p in verify(session) if p.message != UNCHAINED]
                 headers = session.scalar(select(func.count()).select_from(TransactionHeader)) or 0
             engine.dispose()
     except Exception as exc:

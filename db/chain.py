@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from db.errors import LedgerError
 from db.models import ChainLink, JournalEntry, TransactionDetail, TransactionDocument, TransactionHeader
 
+UNCHAINED = "has no link in the hash chain"  # a transaction written around the application
 _TOUCHED = "ledger_chain_touched"  # session.info: IDs of headers to link at commit
 _KNOWN = "ledger_chain_known"  # session.info: content hashes a caller already computed, by ID
 
@@ -274,7 +275,7 @@ def verify(
     mismatched: list[tuple[int, int, str]] = []
     for tx, content_hash in content_hashes(session, where).items():
         if tx not in latest:
-            mismatched.append((1 << 62, tx, "has no link in the hash chain"))
+            mismatched.append((1 << 62, tx, UNCHAINED))
         elif latest[tx][1] != content_hash:
             mismatched.append(
                 (
